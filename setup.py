@@ -1,0 +1,39 @@
+"""dstyle_tf: depth-aware fast neural style transfer for TensorFlow / Keras 3."""
+
+from setuptools import find_packages
+from setuptools import setup
+
+setup(
+    name="dstyle_tf",
+    version="0.1.0",
+    description=(
+        "Depth-aware fast neural style transfer (Liu et al., NPAR 2017) for "
+        "TensorFlow 2 / Keras 3, with TF Serving and TFLite export."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.14",
+    packages=find_packages(include=["dstyle_tf", "dstyle_tf.*", "export", "export.*", "configs"]),
+    install_requires=[
+        # Versions known to work together (checked with TF 2.21, Keras 3.15,
+        # keras-hub 0.32, ai-edge-litert 2.3).
+        "tensorflow>=2.20,<2.22",
+        "keras>=3.10,<4",
+        "keras-hub>=0.32,<0.33",
+        "tensorflow-datasets>=4.9.9",
+        "ml-collections>=1.0",
+        "ai-edge-litert>=2.3,<2.4",
+        "absl-py>=2.1",
+        "numpy>=1.26",
+        "pillow>=10.0",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100"],
+    },
+    entry_points={
+        "console_scripts": [
+            "dstyle-train=dstyle_tf.train:run",
+        ],
+    },
+)
