@@ -24,6 +24,7 @@ setup(
         "tensorflow-datasets>=4.9.9",
         "ml-collections>=1.0",
         "ai-edge-litert>=2.3,<2.4",
+        "tensorboard>=2.20",  # TF 2.21 no longer pulls it in; tf.summary needs it.
         "absl-py>=2.1",
         "numpy>=1.26",
         "pillow>=10.0",

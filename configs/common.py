@@ -1,0 +1,70 @@
+"""Defaults shared by every training config; each config file overrides them.
+
+Sections go data → model → loss networks → loss → optimizer → train.
+"""
+
+import ml_collections
+
+
+def get_base_config():
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+
+    config.style = ml_collections.ConfigDict()
+    config.style.name = "style"  # Used for export paths and TensorBoard.
+    config.style.image = ""  # Path to the style image, or "synthetic".
+    config.style.size = 256  # Longer side of the style image; 0 keeps it.
+
+    config.data = ml_collections.ConfigDict()
+    config.data.source = "tfds"  # tfds | folder | synthetic
+    config.data.tfds_name = "coco/2017"
+    config.data.split = "train"
+    config.data.tfds_data_dir = ""  # "" = TFDS default (~/tensorflow_datasets)
+    config.data.download = True
+    config.data.folder = ""
+    config.data.num_images = 64  # synthetic pool size
+    config.data.image_size = 256
+    config.data.resize = "resize"  # resize (paper) | center_crop | random_crop
+    config.data.batch_size = 4
+    config.data.shuffle_buffer = 1000
+
+    config.model = ml_collections.ConfigDict()
+    config.model.filters = 32
+    config.model.num_residual_blocks = 5
+    config.model.normalization = "batch"  # batch (paper) | instance
+    config.model.upsampling = "transpose"  # transpose (paper) | resize_conv
+    config.model.padding = "reflect"  # reflect | zero
+
+    config.vgg = ml_collections.ConfigDict()
+    config.vgg.weights = "imagenet"  # imagenet | /path/to/file.h5 | random
+    config.vgg.content_layer = "relu2_2"
+    config.vgg.style_layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+    config.depth = ml_collections.ConfigDict()
+    config.depth.backend = "depth_anything"  # depth_anything | keras_model
+    # keras-hub preset name, a local preset directory, or "random" (tests).
+    config.depth.preset = "depth_anything_v2_small"
+    config.depth.path = ""  # .keras file for the keras_model backend
+    config.depth.input_size = 252  # multiple of 14 for Depth Anything
+    config.depth.scale = 10.0  # std of the standardised depth maps
+
+    config.loss = ml_collections.ConfigDict()
+    config.loss.content_weight = 1.0
+    config.loss.style_weight = 5.0
+    config.loss.depth_weight = 5.0
+    config.loss.tv_weight = 1e-6
+
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 1e-3
+
+    config.train = ml_collections.ConfigDict()
+    config.train.steps = 40_000
+    config.train.log_every = 100  # steps per progress-bar epoch & TB scalars
+    config.train.checkpoint_every = 1000
+    config.train.keep_checkpoints = 3
+    config.train.sample_every = 1000  # TensorBoard image samples
+    config.train.num_samples = 2
+    # auto = mixed_float16 on GPU, float32 otherwise; or a Keras policy name.
+    config.train.mixed_precision = "auto"
+    config.train.jit_compile = False  # XLA
+    return config

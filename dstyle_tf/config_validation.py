@@ -1,0 +1,72 @@
+"""Checks a training config before any heavy work, with one-line errors."""
+
+import os
+
+from dstyle_tf.data import RESIZE_MODES
+from dstyle_tf.data import SOURCES
+from dstyle_tf.errors import UserError
+from dstyle_tf.models.depth import BACKENDS
+from dstyle_tf.models.layers import NORMALIZATIONS
+from dstyle_tf.models.layers import PADDINGS
+from dstyle_tf.models.layers import UPSAMPLINGS
+from dstyle_tf.models.vgg import keras_layer_name
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise UserError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+
+
+def _positive(name, value):
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise UserError(f"{name} must be a positive number; got {value!r}.")
+
+
+def validate_config(config):
+    """Raises `UserError` naming the first bad field of a training config."""
+    style = config.style
+    if not style.image:
+        raise UserError(
+            "No style image: pass one, e.g. --config=configs/paper.py:style.jpg "
+            "or --config.style.image=style.jpg."
+        )
+    if style.image != "synthetic" and not os.path.isfile(os.path.expanduser(style.image)):
+        raise UserError(f"Style image not found: {style.image}")
+    if style.size < 0:
+        raise UserError(f"style.size must be >= 0; got {style.size}.")
+
+    _choice("data.source", config.data.source, tuple(SOURCES))
+    _choice("data.resize", config.data.resize, RESIZE_MODES)
+    if config.data.source == "folder" and not os.path.isdir(config.data.folder):
+        raise UserError(f"data.folder is not a folder: {config.data.folder!r}")
+    for name in ("image_size", "batch_size"):
+        _positive(f"data.{name}", config.data[name])
+
+    _choice("model.normalization", config.model.normalization, NORMALIZATIONS)
+    _choice("model.upsampling", config.model.upsampling, UPSAMPLINGS)
+    _choice("model.padding", config.model.padding, PADDINGS)
+    _positive("model.filters", config.model.filters)
+
+    try:
+        for tap in (config.vgg.content_layer, *config.vgg.style_layers):
+            keras_layer_name(tap)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if not config.vgg.style_layers:
+        raise UserError("vgg.style_layers must name at least one layer.")
+
+    for name in ("content_weight", "style_weight", "depth_weight", "tv_weight"):
+        value = config.loss[name]
+        if not isinstance(value, (int, float)) or value < 0:
+            raise UserError(f"loss.{name} must be a number >= 0; got {value!r}.")
+    if config.loss.depth_weight:
+        _choice("depth.backend", config.depth.backend, BACKENDS)
+        if config.depth.backend == "keras_model" and not config.depth.path:
+            raise UserError("depth.backend=keras_model needs depth.path (a .keras file).")
+        _positive("depth.input_size", config.depth.input_size)
+
+    _positive("optimizer.learning_rate", config.optimizer.learning_rate)
+    for name in ("steps", "log_every", "checkpoint_every", "sample_every", "keep_checkpoints"):
+        value = config.train[name]
+        if not isinstance(value, int) or value <= 0:
+            raise UserError(f"train.{name} must be a positive integer; got {value!r}.")

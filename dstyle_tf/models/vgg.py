@@ -1,0 +1,114 @@
+"""VGG-16 loss network φ0: frozen, with VGG preprocessing and named taps."""
+
+import os
+
+import keras
+from keras import ops
+
+from dstyle_tf.errors import WeightsUnavailableError
+
+# ImageNet BGR means used by the original VGG (Caffe) weights.
+_BGR_MEAN = (103.939, 116.779, 123.68)
+_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+_NOTOP_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+    + _NOTOP_FILE
+)
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+CONTENT_LAYER = "relu2_2"
+
+
+def keras_layer_name(tap):
+    """Maps a tap name such as `relu2_2` to the Keras layer `block2_conv2`."""
+    try:
+        block, conv = tap.removeprefix("relu").split("_")
+        name = f"block{int(block)}_conv{int(conv)}"
+    except ValueError:
+        name = None
+    known = {f"block{b}_conv{c}" for b in range(1, 6) for c in range(1, 4)}
+    known -= {"block1_conv3", "block2_conv3"}
+    if name not in known:
+        raise ValueError(
+            f"Unknown VGG-16 layer {tap!r}: use names like relu1_2, relu2_2, "
+            "relu3_3, relu4_3 (relu<block>_<conv>)."
+        )
+    return name
+
+
+def _build_vgg16(weights):
+    """VGG-16 without the classifier, weights from ImageNet, a file or random."""
+    if weights is None or weights == "random":
+        return keras.applications.VGG16(include_top=False, weights=None)
+    if weights == "imagenet":
+        try:
+            return keras.applications.VGG16(include_top=False, weights="imagenet")
+        except Exception as e:  # Download failures come in many types.
+            raise WeightsUnavailableError(
+                "Could not load the ImageNet VGG-16 weights "
+                f"({type(e).__name__}: {e}).\nDownload {_NOTOP_URL} on a machine "
+                f"with internet access and either copy it to "
+                f"~/.keras/models/{_NOTOP_FILE} or pass its path, e.g. "
+                f"--config.vgg.weights=/path/to/{_NOTOP_FILE}."
+            ) from None
+    path = os.path.expanduser(str(weights))
+    if not os.path.isfile(path):
+        raise WeightsUnavailableError(
+            f"VGG-16 weight file not found: {path}\nExpected the Keras "
+            f"'notop' weights ({_NOTOP_FILE}, from {_NOTOP_URL}) or a "
+            ".weights.h5 saved from keras.applications.VGG16(include_top=False)."
+        )
+    model = keras.applications.VGG16(include_top=False, weights=None)
+    try:
+        model.load_weights(path)
+    except Exception as e:
+        raise WeightsUnavailableError(
+            f"Could not read VGG-16 weights from {path}: {e}"
+        ) from None
+    return model
+
+
+@keras.saving.register_keras_serializable(package="dstyle_tf")
+class VGGFeatures(keras.Model):
+    """Frozen VGG-16 (Simonyan & Zisserman 2015) returning named ReLU taps.
+
+    Takes RGB images in [0, 255] and applies VGG's own preprocessing
+    (RGB→BGR, ImageNet mean subtracted). Only the layers up to the deepest
+    requested tap are run.
+
+    Args:
+        weights: `"imagenet"` (Keras download or its cache in
+            ~/.keras/models), a path to a `.h5` / `.weights.h5` file, or
+            `None` for random weights (tests only).
+        layers: tap names such as `("relu1_2", "relu2_2")`.
+
+    Example:
+    ```python
+    vgg = VGGFeatures(weights=None, layers=("relu2_2",))
+    vgg(np.zeros((1, 64, 64, 3)))["relu2_2"].shape  # (1, 32, 32, 128)
+    ```
+    """
+
+    def __init__(self, weights="imagenet", layers=STYLE_LAYERS, **kwargs):
+        super().__init__(**kwargs)
+        self.weights_source = weights
+        self.layers_ = tuple(layers)
+        names = [keras_layer_name(tap) for tap in self.layers_]
+        vgg = _build_vgg16(weights)
+        self.features = keras.Model(
+            vgg.input,
+            [vgg.get_layer(name).output for name in names],
+            name="vgg16_taps",
+        )
+        self.features.trainable = False
+        self.trainable = False
+
+    def call(self, images):
+        x = ops.cast(images, self.compute_dtype)
+        x = ops.flip(x, axis=-1) - ops.convert_to_tensor(_BGR_MEAN, x.dtype)
+        outputs = self.features(x, training=False)
+        return dict(zip(self.layers_, outputs))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"weights": self.weights_source, "layers": self.layers_})
+        return config

@@ -1,0 +1,46 @@
+r"""Trains one depth-aware style transfer network.
+
+    python -m dstyle_tf.train --config=configs/smoke.py --workdir=/tmp/smoke
+    python -m dstyle_tf.train --config=configs/paper.py:style.jpg \
+        --workdir=runs/style --config.train.steps=20000
+
+Any config field can be overridden with --config.<section>.<field>=value.
+Running the same command again resumes from the last checkpoint.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Training config file (configs/*.py[:arg]).", lock_config=True
+)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Where checkpoints, TensorBoard logs and transform_net.keras go."
+)
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from dstyle_tf.errors import UserError
+    from dstyle_tf.training import train
+
+    try:
+        losses = train(_CONFIG.value, _WORKDIR.value)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items()))
+    print(f"Done. {summary}\nModel: {_WORKDIR.value}/transform_net.keras")
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

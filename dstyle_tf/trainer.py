@@ -1,0 +1,141 @@
+"""The training model: f_W plus the frozen loss networks, with a custom step."""
+
+import keras
+import tensorflow as tf
+
+from dstyle_tf import losses
+from dstyle_tf.models.vgg import CONTENT_LAYER
+from dstyle_tf.models.vgg import STYLE_LAYERS
+
+LOSS_NAMES = ("loss", "content_loss", "style_loss", "depth_loss", "tv_loss")
+
+
+class StyleTransferTrainer(keras.Model):
+    """Trains a `TransformNet` with perceptual, style, depth and TV losses.
+
+    L = λc·l_content + λs·l_style + λd·l_depth + λtv·l_tv
+    (Liu et al. 2017 eq. 1; Johnson et al. 2016 when λd = 0).
+
+    The trainer owns the trainable transformation network and the frozen
+    loss networks; only `transform_net` is checkpointed and exported. The
+    style image's Gram matrices are computed once, here, and stored as
+    constants. The depth network is only run when λd > 0.
+
+    Args:
+        transform_net: the `TransformNet` to train.
+        vgg: a `VGGFeatures` exposing at least the content and style layers.
+        style_image: (H, W, 3) or (1, H, W, 3) RGB in [0, 255].
+        depth_net: a `DepthNetwork`, or `None` (then λd must be 0).
+        content_weight, style_weight, depth_weight, tv_weight: λc, λs, λd, λtv.
+        content_layer: VGG tap for the content loss.
+        style_layers: VGG taps for the style loss.
+    """
+
+    def __init__(
+        self,
+        transform_net,
+        vgg,
+        style_image,
+        depth_net=None,
+        content_weight=1.0,
+        style_weight=5.0,
+        depth_weight=5.0,
+        tv_weight=1e-6,
+        content_layer=CONTENT_LAYER,
+        style_layers=STYLE_LAYERS,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if depth_weight and depth_net is None:
+            raise ValueError("depth_weight > 0 needs a depth network.")
+        self.transform_net = transform_net
+        self.vgg = vgg
+        self.depth_net = depth_net if depth_weight else None
+        self.content_weight = float(content_weight)
+        self.style_weight = float(style_weight)
+        self.depth_weight = float(depth_weight)
+        self.tv_weight = float(tv_weight)
+        self.content_layer = content_layer
+        self.style_layers = tuple(style_layers)
+        self.style_grams = self.compute_style_grams(style_image)
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in LOSS_NAMES
+        }
+
+    def compute_style_grams(self, style_image):
+        style = tf.convert_to_tensor(style_image, tf.float32)
+        if style.shape.rank == 3:
+            style = style[None]
+        features = self.vgg(style)
+        return [
+            tf.constant(losses.gram_matrix(features[name]))
+            for name in self.style_layers
+        ]
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, images, training=False):
+        return self.transform_net(images, training=training)
+
+    def compute_losses(self, images, stylized):
+        """Every loss term (float32 scalars) for a batch and its stylisation."""
+        content_features = self.vgg(images)
+        out_features = self.vgg(stylized)
+        terms = {
+            "content_loss": losses.content_loss(
+                out_features[self.content_layer],
+                tf.stop_gradient(content_features[self.content_layer]),
+            ),
+            "style_loss": losses.style_loss(
+                [out_features[name] for name in self.style_layers],
+                self.style_grams,
+            ),
+            "tv_loss": losses.total_variation_loss(stylized),
+        }
+        if self.depth_net is not None:
+            terms["depth_loss"] = losses.depth_loss(
+                self.depth_net(stylized),
+                tf.stop_gradient(self.depth_net(images)),
+            )
+        else:
+            terms["depth_loss"] = tf.constant(0.0, tf.float32)
+        terms["loss"] = (
+            self.content_weight * terms["content_loss"]
+            + self.style_weight * terms["style_loss"]
+            + self.depth_weight * terms["depth_loss"]
+            + self.tv_weight * terms["tv_loss"]
+        )
+        return terms
+
+    def train_step(self, data):
+        images = data[0] if isinstance(data, tuple) else data
+        variables = self.transform_net.trainable_variables
+        with tf.GradientTape() as tape:
+            stylized = self.transform_net(images, training=True)
+            terms = self.compute_losses(images, stylized)
+            # Under mixed precision the optimizer is a LossScaleOptimizer and
+            # scales the loss; otherwise scale_loss returns it unchanged.
+            scaled = self.optimizer.scale_loss(terms["loss"])
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply(gradients, variables)
+        return self.update_trackers(terms)
+
+    def test_step(self, data):
+        images = data[0] if isinstance(data, tuple) else data
+        stylized = self.transform_net(images, training=False)
+        return self.update_trackers(self.compute_losses(images, stylized))
+
+    def update_trackers(self, terms):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def make_optimizer(learning_rate, dtype_policy):
+    """Adam, wrapped for loss scaling under a float16 policy."""
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    if keras.DTypePolicy(dtype_policy).compute_dtype == "float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -1,0 +1,230 @@
+"""The training job: config → data → trainer.fit → artefacts in a workdir.
+
+Workdir layout:
+    checkpoints/       tf.train checkpoints of f_W and the optimizer (resume)
+    tensorboard/       scalars (train/) and content | stylised samples
+    config.json        the resolved config
+    final_losses.json  the last logged loss terms
+    transform_net.keras  the trained network (float32), written at the end
+"""
+
+import contextlib
+import json
+import math
+import os
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from dstyle_tf import data as data_lib
+from dstyle_tf.callbacks import CheckpointCallback
+from dstyle_tf.callbacks import ImageSampleCallback
+from dstyle_tf.config_validation import validate_config
+from dstyle_tf.errors import UserError
+from dstyle_tf.models.depth import DepthNetwork
+from dstyle_tf.models.transform_net import TransformNet
+from dstyle_tf.models.vgg import VGGFeatures
+from dstyle_tf.trainer import StyleTransferTrainer
+from dstyle_tf.trainer import make_optimizer
+
+MODEL_FILE = "transform_net.keras"
+
+
+def resolve_dtype_policy(name):
+    """`auto` → mixed_float16 with a GPU, float32 without."""
+    if name == "auto":
+        has_gpu = bool(tf.config.list_physical_devices("GPU"))
+        return "mixed_float16" if has_gpu else "float32"
+    return name
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Sets the global Keras dtype policy for the block, then restores it."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def load_style_image(config):
+    """The style image as float32 (H, W, 3) in [0, 255]."""
+    if config.image == "synthetic":
+        size = config.size or 256
+        return data_lib.synthetic_images(1, size, seed=1234)[0]
+    path = os.path.expanduser(config.image)
+    try:
+        raw = tf.io.read_file(path)
+        image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+    except (tf.errors.OpError, ValueError) as e:
+        message = getattr(e, "message", str(e))
+        raise UserError(f"Cannot read the style image {path}: {message}") from None
+    image = tf.cast(image, tf.float32)
+    if config.size:
+        h, w = image.shape[:2]
+        factor = config.size / max(h, w)
+        new = (max(1, round(h * factor)), max(1, round(w * factor)))
+        image = tf.image.resize(image, new, antialias=True)
+    return tf.clip_by_value(image, 0.0, 255.0).numpy()
+
+
+def build_transform_net(config):
+    return TransformNet(
+        filters=config.filters,
+        num_residual_blocks=config.num_residual_blocks,
+        normalization=config.normalization,
+        upsampling=config.upsampling,
+        padding=config.padding,
+    )
+
+
+def build_vgg(config):
+    weights = None if config.weights == "random" else config.weights
+    layers = list(dict.fromkeys([config.content_layer, *config.style_layers]))
+    return VGGFeatures(weights=weights, layers=layers)
+
+
+def build_depth_net(config):
+    preset = None if config.preset == "random" else config.preset
+    return DepthNetwork(
+        backend=config.backend,
+        preset=preset,
+        path=config.path or None,
+        input_size=config.input_size,
+        scale=config.scale,
+    )
+
+
+def build_trainer(config):
+    """The trainer with f_W and the frozen loss networks, built from config."""
+    depth_net = build_depth_net(config.depth) if config.loss.depth_weight else None
+    return StyleTransferTrainer(
+        transform_net=build_transform_net(config.model),
+        vgg=build_vgg(config.vgg),
+        style_image=load_style_image(config.style),
+        depth_net=depth_net,
+        content_weight=config.loss.content_weight,
+        style_weight=config.loss.style_weight,
+        depth_weight=config.loss.depth_weight,
+        tv_weight=config.loss.tv_weight,
+        content_layer=config.vgg.content_layer,
+        style_layers=config.vgg.style_layers,
+    )
+
+
+def float32_copy(net):
+    """The same network with a float32 policy (for saving and export)."""
+    copy = TransformNet.from_config({**net.get_config(), "dtype": "float32"})
+    copy.build()
+    copy.set_weights(net.get_weights())
+    return copy
+
+
+def save_keras_atomically(model, path):
+    """Writes `path` via a temporary file and a rename: never half-written."""
+    tmp = f"{path}.tmp-{os.getpid()}.keras"
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path, payload):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, sort_keys=True, default=str)
+    os.replace(tmp, path)
+
+
+def train(config, workdir):
+    """Trains (or resumes) one style and writes the artefacts into `workdir`.
+
+    Returns:
+        dict of the final loss terms (floats).
+    """
+    validate_config(config)
+    os.makedirs(workdir, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    policy = resolve_dtype_policy(config.train.mixed_precision)
+    logging.info("dtype policy: %s", policy)
+    write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+
+    with dtype_policy(policy):
+        dataset = data_lib.make_dataset(config.data, seed=config.seed)
+        trainer = build_trainer(config)
+        trainer.compile(
+            optimizer=make_optimizer(config.optimizer.learning_rate, policy),
+            jit_compile=config.train.jit_compile,
+        )
+        net = trainer.transform_net
+        net.build()
+        trainer.optimizer.build(net.trainable_variables)
+
+        checkpoint = tf.train.Checkpoint(
+            transform_net=net, optimizer=trainer.optimizer
+        )
+        manager = tf.train.CheckpointManager(
+            checkpoint,
+            os.path.join(workdir, "checkpoints"),
+            max_to_keep=config.train.keep_checkpoints,
+        )
+        if manager.latest_checkpoint:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("Resumed from %s", manager.latest_checkpoint)
+        step = int(trainer.optimizer.iterations.numpy())
+        total = config.train.steps
+        samples = next(iter(dataset.take(1)))[: config.train.num_samples]
+
+        logs = {}
+        per_epoch = config.train.log_every
+        while step < total:
+            callbacks = [
+                CheckpointCallback(manager, config.train.checkpoint_every, total),
+                keras.callbacks.TensorBoard(
+                    os.path.join(workdir, "tensorboard"),
+                    update_freq=per_epoch,
+                    write_graph=False,
+                    profile_batch=0,
+                ),
+                ImageSampleCallback(
+                    os.path.join(workdir, "tensorboard", "samples"),
+                    samples,
+                    config.train.sample_every,
+                ),
+            ]
+            history = trainer.fit(
+                dataset,
+                epochs=math.ceil(total / per_epoch),
+                initial_epoch=step // per_epoch,
+                steps_per_epoch=per_epoch,
+                callbacks=callbacks,
+                shuffle=False,  # The dataset is shuffled with the seed.
+                # A live progress bar on a terminal, a line per epoch in logs.
+                verbose=1 if sys.stdout.isatty() else 2,
+            )
+            logs = {k: float(v[-1]) for k, v in history.history.items()}
+            new_step = int(trainer.optimizer.iterations.numpy())
+            if new_step == step:
+                raise RuntimeError("Training made no progress.")
+            step = new_step
+
+        if not logs:
+            logs = evaluate_losses(trainer, dataset)
+        net_f32 = float32_copy(net)
+
+    write_json(os.path.join(workdir, "final_losses.json"), {**logs, "step": step})
+    save_keras_atomically(net_f32, os.path.join(workdir, MODEL_FILE))
+    return logs
+
+
+def evaluate_losses(trainer, dataset, steps=1):
+    """Loss terms of the current network on `steps` batches."""
+    results = trainer.evaluate(dataset, steps=steps, verbose=0, return_dict=True)
+    return {k: float(v) for k, v in results.items()}
