@@ -1,0 +1,159 @@
+"""Saliency preservation: spectral-residual saliency and the MIT benchmark metrics.
+
+The saliency model is the spectral residual of Hou & Zhang ("Saliency
+Detection: A Spectral Residual Approach", CVPR 2007): classical, numpy FFT,
+no weights to download. The comparisons are CC, SIM and KL as defined by the
+MIT saliency benchmark (Bylinskii et al., "What do different evaluation
+metrics tell us about saliency models?", TPAMI 2018) and its MATLAB code.
+Arguments follow `metric(reference, prediction)`: the photo's saliency map
+first (the benchmark's "fixation map"), the stylised image's second.
+"""
+
+import numpy as np
+
+from dstyle_tf.metrics.image_quality import as_map
+from dstyle_tf.metrics.image_quality import check_same_shape
+from dstyle_tf.metrics.image_quality import gaussian_blur
+from dstyle_tf.metrics.image_quality import luminance
+from dstyle_tf.metrics.image_quality import separable_filter
+
+# MATLAB's eps, the regulariser of the benchmark's KL code.
+_EPS = np.finfo(np.float64).eps
+
+
+def resize_bilinear(values, shape):
+    """Bilinear resize of a 2-D map (half-pixel centres), antialiased when shrinking."""
+    height, width = values.shape
+    out_height, out_width = shape
+    factors = np.array([height / out_height, width / out_width])
+    values = gaussian_blur(values, np.maximum(0.0, (factors - 1.0) / 2.0))
+    for axis, (size, out_size, factor) in enumerate(zip(values.shape, shape, factors)):
+        position = np.clip((np.arange(out_size) + 0.5) * factor - 0.5, 0, size - 1)
+        below = np.floor(position).astype(int)
+        above = np.minimum(below + 1, size - 1)
+        weight = position - below
+        weight = weight[:, None] if axis == 0 else weight[None, :]
+        values = np.take(values, below, axis) * (1 - weight) + np.take(values, above, axis) * weight
+    return values
+
+
+def spectral_residual_saliency(image, size=64, sigma=2.5):
+    """Spectral residual saliency map (Hou & Zhang 2007).
+
+    The luminance is shrunk so that its longer side is `size` pixels (64 in
+    the paper), then with f = FFT(image), L = log|f|, P = arg f:
+
+        R = L − h₃ * L                      (h₃ a 3×3 mean filter)
+        S = g_σ * |IFFT(exp(R + i·P))|²     (g_σ Gaussian, σ = 2.5 px as in
+                                             the authors' code)
+
+    S is resized back to the input size and scaled to [0, 1].
+
+    Args:
+        image: RGB (H, W, 3) or grey (H, W).
+        size: working resolution (longer side, pixels).
+        sigma: smoothing of the saliency map at the working resolution.
+
+    Returns:
+        float64 (H, W) in [0, 1] (all zeros for a constant image).
+    """
+    gray = luminance(image)
+    scale = size / max(gray.shape)
+    small_shape = tuple(max(2, int(round(side * scale))) for side in gray.shape)
+    small = resize_bilinear(gray, small_shape)
+    spectrum = np.fft.fft2(small)
+    log_amplitude = np.log(np.abs(spectrum) + _EPS)
+    residual = log_amplitude - separable_filter(log_amplitude, np.full(3, 1 / 3), mode="edge")
+    saliency = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
+    saliency = resize_bilinear(gaussian_blur(saliency, sigma), gray.shape)
+    return _min_max(saliency)
+
+
+def _min_max(values):
+    low, high = values.min(), values.max()
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def _saliency_pair(reference, saliency):
+    reference = as_map(reference, "reference saliency")
+    saliency = as_map(saliency, "saliency")
+    check_same_shape(reference, saliency, ("reference saliency", "saliency"))
+    return reference, saliency
+
+
+def _as_distribution(values):
+    """Map / sum, or uniform for an all-zero map (it says nothing)."""
+    total = values.sum()
+    return values / total if total > 0 else np.full(values.shape, 1.0 / values.size)
+
+
+def correlation_coefficient(reference, saliency):
+    """CC: Pearson's linear correlation between two saliency maps.
+
+        CC(P, Q) = cov(P, Q) / (σ(P)·σ(Q))
+
+    (MIT benchmark `CC.m`: both maps standardised, then `corr2`). Symmetric.
+
+    Direction: higher is better; 1 for identical maps (up to a positive
+    affine change), 0 unrelated, −1 inverted. 0 if a map is constant.
+    """
+    reference, saliency = _saliency_pair(reference, saliency)
+    if np.ptp(reference) == 0 or np.ptp(saliency) == 0:
+        return 0.0
+    return float(np.corrcoef(reference.ravel(), saliency.ravel())[0, 1])
+
+
+def similarity(reference, saliency):
+    """SIM: histogram intersection of two saliency maps seen as distributions.
+
+        SIM(P, Q) = Σᵢ min(Pᵢ, Qᵢ),  each map min–max scaled, then divided by its sum
+
+    (MIT benchmark `similarity.m`; Swain & Ballard 1991). Symmetric; a
+    constant map is taken as the uniform distribution.
+
+    Direction: higher is better; 1 for identical maps, 0 for disjoint ones.
+    """
+    reference, saliency = _saliency_pair(reference, saliency)
+    return float(
+        np.minimum(_as_distribution(_min_max(reference)), _as_distribution(_min_max(saliency))).sum()
+    )
+
+
+def kl_divergence(reference, saliency):
+    """KL: information lost when `saliency` is used to approximate `reference`.
+
+        KL(Q ‖ P) = Σᵢ Qᵢ · log(ε + Qᵢ / (Pᵢ + ε)),   ε = 2.2204e-16,
+
+    with Q the reference (photo) map and P the prediction (stylised) map,
+    each divided by its sum (MIT benchmark `KLdiv.m`; an all-zero map is
+    taken as uniform). Not symmetric. Maps must be non-negative.
+
+    Direction: lower is better; 0 for identical maps (up to ~1e-10 of
+    rounding from ε, which can make it very slightly negative).
+    """
+    reference, saliency = _saliency_pair(reference, saliency)
+    if reference.min() < 0 or saliency.min() < 0:
+        raise ValueError("KL divergence needs non-negative saliency maps.")
+    target = _as_distribution(reference)
+    estimate = _as_distribution(saliency)
+    return float(np.sum(target * np.log(_EPS + target / (estimate + _EPS))))
+
+
+def saliency_preservation(photo, stylised, **saliency_kwargs):
+    """CC, SIM and KL of the stylised image's saliency against the photo's.
+
+    Args:
+        photo, stylised: RGB (H, W, 3) in [0, 255] (or grey), same shape.
+        **saliency_kwargs: passed to `spectral_residual_saliency`.
+
+    Returns:
+        dict with float "cc", "sim", "kl".
+    """
+    check_same_shape(photo, stylised, ("photo", "stylised"))
+    reference = spectral_residual_saliency(photo, **saliency_kwargs)
+    saliency = spectral_residual_saliency(stylised, **saliency_kwargs)
+    return {
+        "cc": correlation_coefficient(reference, saliency),
+        "sim": similarity(reference, saliency),
+        "kl": kl_divergence(reference, saliency),
+    }

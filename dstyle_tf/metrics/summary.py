@@ -1,0 +1,126 @@
+"""All structure metrics of one (photo, stylised) pair, and folder statistics.
+
+`structure_metrics` returns one flat dict per image pair — a row of the
+evaluation table — and `aggregate` turns a list of such rows into mean,
+spread and median per metric. `METRIC_DIRECTIONS` says for every metric name
+whether higher or lower is better, so a report can mark the best model.
+"""
+
+import numpy as np
+
+from dstyle_tf.metrics.depth_metrics import spearman
+from dstyle_tf.metrics.depth_metrics import ssi_rmse
+from dstyle_tf.metrics.depth_metrics import whdr
+from dstyle_tf.metrics.edges import edge_preservation
+from dstyle_tf.metrics.image_quality import check_same_shape
+from dstyle_tf.metrics.image_quality import ssim
+from dstyle_tf.metrics.saliency import saliency_preservation
+
+HIGHER, LOWER = "higher", "lower"
+
+# Every metric name produced by `structure_metrics` and `style_metrics`.
+METRIC_DIRECTIONS = {
+    "depth_ssi_rmse": LOWER,
+    "depth_spearman": HIGHER,
+    "depth_whdr": LOWER,
+    "edge_precision": HIGHER,
+    "edge_recall": HIGHER,
+    "edge_f1": HIGHER,
+    "edge_spurious": LOWER,
+    "saliency_cc": HIGHER,
+    "saliency_sim": HIGHER,
+    "saliency_kl": LOWER,
+    "ssim": HIGHER,
+    "gram_distance": LOWER,
+    "content_distance": LOWER,
+}
+
+
+def structure_metrics(
+    photo,
+    stylised,
+    depth_photo=None,
+    depth_stylised=None,
+    *,
+    edge_tolerance=2,
+    canny_sigma=1.5,
+    whdr_pairs=10000,
+    whdr_threshold=0.1,
+    seed=0,
+):
+    """Every structure-preservation metric of one stylised image.
+
+    Args:
+        photo: the content photo, RGB (H, W, 3) in [0, 255].
+        stylised: the stylised photo, same shape.
+        depth_photo, depth_stylised: optional depth maps (h, w) of the two
+            images from the same depth network φ1; both or neither. Without
+            them the depth metrics are left out.
+        edge_tolerance: edge matching radius in pixels (`edge_scores`).
+        canny_sigma: smoothing of the Canny detector (`canny`).
+        whdr_pairs, whdr_threshold, seed: point pairs of `whdr`.
+
+    Returns:
+        Flat dict name → float, names as in `METRIC_DIRECTIONS`:
+        edge_precision, edge_recall, edge_f1, edge_spurious, saliency_cc,
+        saliency_sim, saliency_kl, ssim, and depth_ssi_rmse, depth_spearman,
+        depth_whdr when depth maps are given.
+    """
+    photo = np.asarray(photo, dtype=np.float64)
+    stylised = np.asarray(stylised, dtype=np.float64)
+    if photo.ndim != 3 or photo.shape[-1] != 3:
+        raise ValueError(f"photo must be RGB (H, W, 3), got shape {photo.shape}.")
+    check_same_shape(photo, stylised, ("photo", "stylised"))
+    if (depth_photo is None) != (depth_stylised is None):
+        raise ValueError("give both depth maps (of the photo and of the stylised image) or neither.")
+
+    results = {}
+    if depth_photo is not None:
+        results["depth_ssi_rmse"] = ssi_rmse(depth_photo, depth_stylised)
+        results["depth_spearman"] = spearman(depth_photo, depth_stylised)
+        results["depth_whdr"] = whdr(
+            depth_photo, depth_stylised, num_pairs=whdr_pairs, threshold=whdr_threshold, seed=seed
+        )
+    edges = edge_preservation(photo, stylised, tolerance=edge_tolerance, sigma=canny_sigma)
+    results.update({f"edge_{name}": value for name, value in edges.items()})
+    saliency = saliency_preservation(photo, stylised)
+    results.update({f"saliency_{name}": value for name, value in saliency.items()})
+    results["ssim"] = ssim(photo, stylised)
+    return results
+
+
+def aggregate(rows):
+    """Mean, spread and median of each metric over a folder of images.
+
+    Args:
+        rows: iterable of dicts name → number (e.g. `structure_metrics`
+            results, possibly merged with `style_metrics`). A name missing
+            from some rows, or a NaN value, is skipped for that row.
+
+    Returns:
+        dict name → {"mean", "std", "median", "min", "max", "count"}, with
+        "std" the population standard deviation (ddof = 0: the spread of
+        this folder, 0 for a single image) and "count" the number of values
+        used. Names keep their first-seen order.
+    """
+    values = {}
+    for row in rows:
+        for name, value in row.items():
+            values.setdefault(name, []).append(float(value))
+    stats = {}
+    for name, column in values.items():
+        column = np.asarray(column)
+        column = column[np.isfinite(column)]
+        if column.size == 0:
+            stats[name] = dict.fromkeys(("mean", "std", "median", "min", "max"), float("nan"))
+            stats[name]["count"] = 0
+            continue
+        stats[name] = {
+            "mean": float(column.mean()),
+            "std": float(column.std()),
+            "median": float(np.median(column)),
+            "min": float(column.min()),
+            "max": float(column.max()),
+            "count": int(column.size),
+        }
+    return stats
