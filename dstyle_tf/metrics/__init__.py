@@ -10,7 +10,7 @@ stylised-derived), like scikit-learn's `(y_true, y_pred)`.
 - saliency: `spectral_residual_saliency`, `correlation_coefficient` (CC),
   `similarity` (SIM), `kl_divergence` (KL), `saliency_preservation`;
 - image quality: `ssim` of luminance, `luminance`, `gaussian_blur`;
-- style: `gram_distance`, `content_distance`, `style_metrics` on feature maps;
+- style: `gram_distance`, `content_distance`, `style_strength` on feature maps;
 - one pair / a folder: `structure_metrics`, `aggregate`, `METRIC_DIRECTIONS`.
 
 Example:
@@ -46,7 +46,7 @@ from dstyle_tf.metrics.style_metrics import gram_distance
 from dstyle_tf.metrics.style_metrics import gram_distances
 from dstyle_tf.metrics.style_metrics import gram_matrices
 from dstyle_tf.metrics.style_metrics import gram_matrix
-from dstyle_tf.metrics.style_metrics import style_metrics
+from dstyle_tf.metrics.style_metrics import style_strength
 from dstyle_tf.metrics.summary import METRIC_DIRECTIONS
 from dstyle_tf.metrics.summary import aggregate
 from dstyle_tf.metrics.summary import structure_metrics

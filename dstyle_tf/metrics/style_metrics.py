@@ -120,7 +120,7 @@ def features_of(extractor, image):
     return {name: np.asarray(value, dtype=np.float64)[0] for name, value in outputs.items()}
 
 
-def style_metrics(photo, stylised, extractor, style_grams, content_layer=CONTENT_LAYER):
+def style_strength(photo, stylised, extractor, style_grams, content_layer=CONTENT_LAYER):
     """Gram distance to the style and content distance to the photo, for one image.
 
     Args:

@@ -18,7 +18,7 @@ from dstyle_tf.metrics.saliency import saliency_preservation
 
 HIGHER, LOWER = "higher", "lower"
 
-# Every metric name produced by `structure_metrics` and `style_metrics`.
+# Every metric name produced by `structure_metrics` and `style_strength`.
 METRIC_DIRECTIONS = {
     "depth_ssi_rmse": LOWER,
     "depth_spearman": HIGHER,
@@ -94,7 +94,7 @@ def aggregate(rows):
 
     Args:
         rows: iterable of dicts name → number (e.g. `structure_metrics`
-            results, possibly merged with `style_metrics`). A name missing
+            results, possibly merged with `style_strength`). A name missing
             from some rows, or a NaN value, is skipped for that row.
 
     Returns:
