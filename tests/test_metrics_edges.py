@@ -94,7 +94,8 @@ def test_edge_scores_by_hand():
 
 def test_empty_edge_maps():
     empty, some = np.zeros((8, 8), bool), np.eye(8, dtype=bool)
-    assert edge_scores(empty, empty) == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "spurious": 0.0}
+    perfect = {"precision": 1.0, "recall": 1.0, "f1": 1.0, "spurious": 0.0}
+    assert edge_scores(empty, empty) == perfect
     assert edge_scores(some, empty)["f1"] == 0.0
 
 

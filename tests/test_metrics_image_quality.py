@@ -106,7 +106,8 @@ def test_spatially_shuffled_image_scores_worst(scene):
     permutation = np.random.default_rng(1).permutation(scene.shape[0] * scene.shape[1])
     shuffled = scene.reshape(-1, 3)[permutation].reshape(scene.shape)
     worst = min(
-        ssim(scene, gaussian_blur(scene, BLUR_SIGMAS[-1])), ssim(scene, _noised(scene, NOISE_LEVELS[-1]))
+        ssim(scene, gaussian_blur(scene, BLUR_SIGMAS[-1])),
+        ssim(scene, _noised(scene, NOISE_LEVELS[-1])),
     )
     assert ssim(scene, shuffled) < worst
 

@@ -127,6 +127,8 @@ def gaussian_blur(values, sigma, mode="symmetric"):
     """
     values = np.asarray(values, dtype=np.float64)
     sigmas = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (2,))
+    if np.any(sigmas < 0):
+        raise ValueError(f"sigma must be non-negative, got {sigma}.")
     for axis, axis_sigma in enumerate(sigmas):
         if axis_sigma > 0:
             values = filter_axis(values, gaussian_kernel(axis_sigma), axis, mode)
@@ -161,7 +163,9 @@ def ssim(reference, image, data_range=255.0, sigma=1.5, window_size=11, k1=0.01,
     y = luminance(image, "image")
     check_same_shape(x, y, ("reference", "image"))
     if min(x.shape) < window_size:
-        raise ValueError(f"SSIM needs images of at least {window_size}×{window_size}, got {x.shape}.")
+        raise ValueError(
+            f"SSIM needs images of at least {window_size}×{window_size}, got {x.shape}."
+        )
     kernel = gaussian_kernel(sigma, radius=window_size // 2)
 
     def local_mean(values):

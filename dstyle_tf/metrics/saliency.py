@@ -123,9 +123,9 @@ def similarity(reference, saliency):
     Direction: higher is better; 1 for identical maps, 0 for disjoint ones.
     """
     reference, saliency = _saliency_pair(reference, saliency)
-    return float(
-        np.minimum(_as_distribution(_min_max(reference)), _as_distribution(_min_max(saliency))).sum()
-    )
+    reference = _as_distribution(_min_max(reference))
+    saliency = _as_distribution(_min_max(saliency))
+    return float(np.minimum(reference, saliency).sum())
 
 
 def kl_divergence(reference, saliency):

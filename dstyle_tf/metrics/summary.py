@@ -6,6 +6,8 @@ spread and median per metric. `METRIC_DIRECTIONS` says for every metric name
 whether higher or lower is better, so a report can mark the best model.
 """
 
+import numbers
+
 import numpy as np
 
 from dstyle_tf.metrics.depth_metrics import spearman
@@ -72,7 +74,9 @@ def structure_metrics(
         raise ValueError(f"photo must be RGB (H, W, 3), got shape {photo.shape}.")
     check_same_shape(photo, stylised, ("photo", "stylised"))
     if (depth_photo is None) != (depth_stylised is None):
-        raise ValueError("give both depth maps (of the photo and of the stylised image) or neither.")
+        raise ValueError(
+            "give both depth maps (of the photo and of the stylised image) or neither."
+        )
 
     results = {}
     if depth_photo is not None:
@@ -95,7 +99,9 @@ def aggregate(rows):
     Args:
         rows: iterable of dicts name → number (e.g. `structure_metrics`
             results, possibly merged with `style_strength`). A name missing
-            from some rows, or a NaN value, is skipped for that row.
+            from some rows, or a NaN value, is skipped for that row; values
+            that are not numbers (an "image" or "model" label) are ignored, so
+            rows can carry their own labels.
 
     Returns:
         dict name → {"mean", "std", "median", "min", "max", "count"}, with
@@ -106,7 +112,8 @@ def aggregate(rows):
     values = {}
     for row in rows:
         for name, value in row.items():
-            values.setdefault(name, []).append(float(value))
+            if isinstance(value, numbers.Real) and not isinstance(value, bool):
+                values.setdefault(name, []).append(float(value))
     stats = {}
     for name, column in values.items():
         column = np.asarray(column)
