@@ -1,0 +1,139 @@
+r"""Export a trained TransformNet for TF Serving and TFLite.
+
+    python -m export --model=workdirs/wave --style=wave --version=1 \
+        [--export_dir=saved_models] [--tflite_size=384] [--representative_images=photos/]
+
+Writes `<export_dir>/<style>/<version>/` atomically (SavedModel with
+`serving_default` and `serving_bytes` signatures, warm-up requests, TFLite
+models under `tflite/`, `model_card.json`) and prints a table of sizes, PSNR
+against the Keras model and latency. See `export.exporter.export_model`.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+from export import exporter
+from export import saved_model
+from export import tflite
+
+flags.DEFINE_string(
+    "model", None,
+    "Training workdir (containing transform_net.keras, and optionally "
+    "config.json and final_losses.json) or a .keras file.",
+    required=True,
+)
+flags.DEFINE_string(
+    "style", None,
+    "Style name, used as the TF Serving model name and directory. Default: "
+    "style.name from the workdir's config.json.",
+)
+flags.DEFINE_integer(
+    "version", None,
+    "Version number (TF Serving loads the highest). Default: one more than the "
+    "highest existing version.",
+    lower_bound=1,
+)
+flags.DEFINE_string("export_dir", "saved_models", "Root directory of the TF Serving layout.")
+flags.DEFINE_bool(
+    "overwrite", False,
+    "Replace an existing version (the new one is complete before the old one goes).",
+)
+flags.DEFINE_integer(
+    "max_pixels", saved_model.DEFAULT_MAX_PIXELS,
+    "SavedModel size cap: requests with more pixels (batch x height x width) "
+    "are refused with InvalidArgument.",
+    lower_bound=1,
+)
+flags.DEFINE_list(
+    "tflite_variants", list(tflite.VARIANTS),
+    f"TFLite models to write, from {', '.join(tflite.VARIANTS)}. Empty for none.",
+)
+flags.DEFINE_list(
+    "tflite_size", [str(tflite.DEFAULT_SIZE)],
+    "Fixed TFLite input size: SIDE or HEIGHT,WIDTH (e.g. 384 or 512 or 384,512).",
+)
+flags.DEFINE_bool(
+    "tflite_dynamic", False,
+    "Also write dynamic-size TFLite models (skipped with a warning if the "
+    "network cannot be converted with unknown sizes).",
+)
+flags.DEFINE_string(
+    "representative_images", None,
+    "Folder of photos for full-int8 calibration (default: synthetic images). "
+    "Real photos give better int8 models.",
+)
+flags.DEFINE_string(
+    "test_images", None,
+    "Folder of photos to verify TFLite models on (default: "
+    "--representative_images, else synthetic images).",
+)
+flags.DEFINE_bool(
+    "uint8_io", False,
+    "Give the full-int8 model uint8 input/output tensors (scale 1, zero point "
+    "0) instead of float32.",
+)
+flags.DEFINE_integer(
+    "num_threads", None, "TFLite interpreter threads for the checks (default: runtime's).",
+    lower_bound=1,
+)
+flags.DEFINE_integer(
+    "warmup_size", 256, "Side of the square images in the TF Serving warm-up requests.",
+    lower_bound=8,
+)
+
+FLAGS = flags.FLAGS
+
+
+def _parse_size(values):
+    try:
+        sides = [int(value) for value in values]
+    except ValueError:
+        sides = []
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2 or min(sides) < 16:
+        raise app.UsageError(
+            f"--tflite_size must be SIDE or HEIGHT,WIDTH with sides >= 16; got {','.join(values)}."
+        )
+    return tuple(sides)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    unknown = sorted(set(FLAGS.tflite_variants) - set(tflite.VARIANTS))
+    if unknown:
+        raise app.UsageError(
+            f"Unknown --tflite_variants {', '.join(unknown)}; choose from {', '.join(tflite.VARIANTS)}."
+        )
+    try:
+        result = exporter.export_model(
+            FLAGS.model,
+            style=FLAGS.style,
+            version=FLAGS.version,
+            export_dir=FLAGS.export_dir,
+            overwrite=FLAGS.overwrite,
+            max_pixels=FLAGS.max_pixels,
+            tflite_variants=FLAGS.tflite_variants,
+            tflite_size=_parse_size(FLAGS.tflite_size),
+            tflite_dynamic=FLAGS.tflite_dynamic,
+            representative_images=FLAGS.representative_images,
+            test_images=FLAGS.test_images,
+            uint8_io=FLAGS.uint8_io,
+            num_threads=FLAGS.num_threads,
+            warmup_size=(FLAGS.warmup_size, FLAGS.warmup_size),
+        )
+    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except (exporter.VerificationError, tflite.ConversionError) as e:
+        print(f"error: export failed, nothing was written: {e}", file=sys.stderr)
+        sys.exit(1)
+    print(result.table)
+    print(f"\nExported to {result.version_dir}")
+
+
+if __name__ == "__main__":
+    app.run(main)

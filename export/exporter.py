@@ -1,0 +1,361 @@
+"""The whole export: SavedModel + warm-up + TFLite variants + checks + model card.
+
+Everything for one version is written into a temporary directory beside the
+final one and renamed into place only after every check passed:
+
+    <export_dir>/<style>/<version>/
+        saved_model.pb, variables/            TF Serving (both signatures)
+        assets.extra/tf_serving_warmup_requests
+        tflite/<style>_<variant>_<H>x<W>.tflite
+        model_card.json                       style, training config, losses, checks
+
+Example:
+```python
+result = export_model("workdirs/wave", style="wave", version=1)
+print(result.table)
+```
+"""
+
+import dataclasses
+import os
+import statistics
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageOps
+
+from dstyle_tf import image_io
+from export import model_card as model_card_lib
+from export import saved_model as saved_model_lib
+from export import tflite as tflite_lib
+from export import warmup
+
+KERAS_FILENAME = "transform_net.keras"
+# Max |SavedModel - Keras| on the 0-255 scale above which the export fails.
+SAVED_MODEL_TOLERANCE = 0.05
+# (batch, height, width) checked against Keras; odd sizes on purpose.
+SAVED_MODEL_CHECK_SHAPES = ((1, 64, 64), (1, 67, 93), (2, 45, 31))
+
+
+class VerificationError(RuntimeError):
+    """An exported model does not match the Keras model."""
+
+
+@dataclasses.dataclass
+class ExportResult:
+    version_dir: str
+    model_card: dict
+    table: str
+
+
+def resolve_model_path(path):
+    """(path of the .keras file, training workdir or None) for a workdir or file."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        keras_path = os.path.join(path, KERAS_FILENAME)
+        if not os.path.isfile(keras_path):
+            raise FileNotFoundError(f"{path}: no {KERAS_FILENAME} in this directory.")
+        return keras_path, path
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file or directory.")
+    if not path.endswith(".keras"):
+        raise ValueError(f"{path}: expected a training workdir or a .keras file.")
+    # config.json / final_losses.json are looked for beside the file.
+    return path, os.path.dirname(os.path.abspath(path))
+
+
+def load_keras_model(path):
+    import keras
+
+    import dstyle_tf.models  # noqa: F401  (registers TransformNet)
+
+    return keras.saving.load_model(path, compile=False)
+
+
+def synthetic_images(count, height, width, seed=0):
+    """Photo-like test images: smooth colour fields, sharp shapes, grain.
+
+    float32 (H, W, 3) in [0, 255]. Used when no real images are given.
+    """
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(count):
+        field = rng.uniform(0, 255, (4, 4, 3)).astype(np.uint8)
+        image = Image.fromarray(field).resize((width, height), Image.BICUBIC)
+        draw = ImageDraw.Draw(image)
+        for _ in range(4):
+            x0, x1 = sorted(rng.integers(0, width, 2))
+            y0, y1 = sorted(rng.integers(0, height, 2))
+            fill = tuple(int(c) for c in rng.integers(0, 256, 3))
+            shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+            shape([x0, y0, x1, y1], fill=fill)
+        array = np.asarray(image, np.float32) + rng.normal(0, 6, (height, width, 3))
+        images.append(np.clip(array, 0, 255).astype(np.float32))
+    return images
+
+
+def folder_images(folder, height, width, limit=None):
+    """Images of `folder`, centre-cropped and resized to (height, width)."""
+    images = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.startswith(".") or not os.path.isfile(path):
+            continue
+        try:
+            array = image_io.load_image(path)
+        except image_io.ImageReadError as e:
+            logging.warning("Skipping %s", e)
+            continue
+        fitted = ImageOps.fit(Image.fromarray(image_io.to_uint8(array)), (width, height), Image.LANCZOS)
+        images.append(np.asarray(fitted, np.float32))
+        if limit and len(images) >= limit:
+            break
+    if not images:
+        raise ValueError(f"{folder}: contains no readable images.")
+    return images
+
+
+def _directory_size(path, exclude=()):
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d not in exclude]
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def verify_saved_model(directory, model, shapes=SAVED_MODEL_CHECK_SHAPES, timing_size=None):
+    """Reloads the SavedModel and compares both signatures with Keras.
+
+    Returns:
+        dict: `max_abs_diff` (float signature, 0-255 scale), `bytes_max_abs_diff`
+        (PNG signature vs rounded Keras output), `checked_shapes`, `latency_ms`.
+    """
+    loaded = tf.saved_model.load(directory)
+    serve = loaded.signatures[saved_model_lib.DEFAULT_SIGNATURE]
+    max_abs = 0.0
+    for index, (batch, height, width) in enumerate(shapes):
+        images = np.stack(synthetic_images(batch, height, width, seed=100 + index))
+        expected = np.asarray(model(images, training=False))
+        actual = serve(images=tf.constant(images))[saved_model_lib.STYLIZED_KEY].numpy()
+        max_abs = max(max_abs, float(np.max(np.abs(actual - expected))))
+
+    image = image_io.to_uint8(synthetic_images(1, 41, 59, seed=7)[0])
+    png = tf.io.encode_png(image).numpy()
+    encoded = loaded.signatures[saved_model_lib.BYTES_SIGNATURE](
+        image_bytes=tf.constant([png])
+    )[saved_model_lib.PNG_BYTES_KEY].numpy()[0]
+    decoded = tf.io.decode_png(encoded).numpy().astype(np.float32)
+    expected = image_io.to_uint8(np.asarray(model(image[None].astype(np.float32)))[0])
+    bytes_max_abs = float(np.max(np.abs(decoded - expected)))
+
+    latency = None
+    if timing_size:
+        images = tf.constant(np.stack(synthetic_images(1, *timing_size, seed=1)))
+        times = []
+        for _ in range(4):
+            start = time.perf_counter()
+            serve(images=images)
+            times.append(1000 * (time.perf_counter() - start))
+        latency = statistics.median(times[1:])
+    result = {
+        "max_abs_diff": max_abs,
+        "bytes_max_abs_diff": bytes_max_abs,
+        "checked_shapes": [list(shape) + [3] for shape in shapes],
+        "latency_ms": latency,
+    }
+    if max_abs > SAVED_MODEL_TOLERANCE or bytes_max_abs > 1.0:
+        raise VerificationError(f"SavedModel does not match the Keras model: {result}")
+    return result
+
+
+def format_table(rows):
+    """Plain-text table of the exports (file, size, PSNR, max diff, latency)."""
+    header = ("export", "file", "size MB", "PSNR dB", "max |diff|", "latency ms")
+    lines = [header]
+    for row in rows:
+        def number(key, fmt):
+            value = row.get(key)
+            return "-" if value is None else format(value, fmt)
+        lines.append((
+            row["name"], row["file"], number("size_bytes_mb", ".2f"),
+            number("psnr_db", ".1f"), number("max_abs_diff", ".4f"),
+            number("latency_ms", ".1f"),
+        ))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
+        for line in lines
+    )
+
+
+def _export_tflite(model, directory, style, variants, size, dynamic, test_images,
+                   calibration_images, uint8_io, num_threads):
+    """Converts and verifies each variant; returns model-card entries."""
+    os.makedirs(directory, exist_ok=True)
+    entries = []
+    for input_size in [size] + ([None] if dynamic else []):
+        try:
+            paths = tflite_lib.convert_all(
+                model, directory, variants, input_size, calibration_images,
+                uint8_io, prefix=style,
+            )
+        except tflite_lib.ConversionError as e:
+            if input_size is not None:
+                raise
+            logging.warning("Dynamic-size TFLite models skipped: %s", e)
+            entries.append({"variant": "dynamic", "input_size": None, "error": str(e)})
+            continue
+        for variant, path in paths.items():
+            logging.info("Verifying %s", os.path.basename(path))
+            checks = tflite_lib.verify(path, model, test_images, num_threads=num_threads)
+            quantized_io = variant == "int8" and uint8_io
+            entries.append({
+                "variant": variant,
+                "file": os.path.relpath(path, os.path.dirname(directory)),
+                "input_size": list(input_size) if input_size else None,
+                "signature": tflite_lib.SIGNATURE_KEY,
+                "input": {
+                    "name": tflite_lib.INPUT_NAME,
+                    "dtype": "uint8" if quantized_io else "float32",
+                    "shape": [1, *(input_size or (-1, -1)), 3],
+                    "range": [0, 255],
+                },
+                "output": {
+                    "name": tflite_lib.OUTPUT_NAME,
+                    "dtype": "uint8" if quantized_io else "float32",
+                    "range": [0, 255],
+                },
+                **checks,
+            })
+    return entries
+
+
+def export_model(
+    model_path,
+    style=None,
+    version=None,
+    export_dir="saved_models",
+    overwrite=False,
+    max_pixels=saved_model_lib.DEFAULT_MAX_PIXELS,
+    tflite_variants=tflite_lib.VARIANTS,
+    tflite_size=(tflite_lib.DEFAULT_SIZE, tflite_lib.DEFAULT_SIZE),
+    tflite_dynamic=False,
+    representative_images=None,
+    test_images=None,
+    uint8_io=False,
+    num_threads=None,
+    warmup_size=(256, 256),
+):
+    """Exports a trained TransformNet for TF Serving and TFLite (see module doc).
+
+    Args:
+        model_path: training workdir or `.keras` file.
+        style: style name (the TF Serving model name); default: the training
+            config's `style.name`.
+        version: positive int; default: one more than the highest existing.
+        export_dir: root of the TF Serving layout.
+        overwrite: replace an existing version (atomically).
+        max_pixels: SavedModel request size cap (B·H·W).
+        tflite_variants: subset of `tflite.VARIANTS`; empty for no TFLite.
+        tflite_size: (height, width) of the fixed-size TFLite models.
+        tflite_dynamic: also try dynamic-size TFLite models.
+        representative_images: folder of images for int8 calibration
+            (default: synthetic images).
+        test_images: folder of images to verify TFLite on (default: the
+            representative folder, else synthetic images).
+        uint8_io: uint8 input/output tensors for the full int8 model.
+        num_threads: TFLite interpreter threads for the checks.
+        warmup_size: (height, width) of the warm-up requests.
+
+    Returns:
+        ExportResult.
+    """
+    keras_path, workdir = resolve_model_path(model_path)
+    training_config, final_losses = model_card_lib.read_training_record(workdir)
+    style = style or model_card_lib.style_from_config(training_config)[0]
+    if not style:
+        raise ValueError("No style name: pass one (the config has no style.name).")
+    if os.sep in style or style.startswith(".") or not style.strip():
+        raise ValueError(f"Invalid style name {style!r}: use a plain directory name.")
+    style_dir = os.path.join(export_dir, style)
+    if version is None:
+        existing = [int(n) for n in os.listdir(style_dir) if n.isdigit()] if os.path.isdir(style_dir) else []
+        version = max(existing, default=0) + 1
+    if int(version) < 1:
+        raise ValueError(f"version must be a positive integer; got {version}.")
+    version = int(version)
+    final_dir = os.path.join(style_dir, str(version))
+    if os.path.exists(final_dir) and not overwrite:
+        raise FileExistsError(f"{final_dir} already exists; pass another version or overwrite.")
+
+    model = load_keras_model(keras_path)
+    height, width = tflite_size
+    if test_images or representative_images:
+        tests = folder_images(test_images or representative_images, height, width, limit=8)
+    else:
+        tests = synthetic_images(4, height, width, seed=1)
+    calibration = (
+        folder_images(representative_images, height, width, limit=64)
+        if representative_images else synthetic_images(16, height, width, seed=2)
+    )
+
+    with saved_model_lib.atomic_directory(final_dir, overwrite=overwrite) as scratch:
+        logging.info("Writing SavedModel to %s", scratch)
+        saved_model_lib.save(model, scratch, max_pixels=max_pixels)
+        warmup.write_warmup_file(scratch, warmup.warmup_records(style, warmup_size))
+        saved_checks = verify_saved_model(scratch, model, timing_size=tflite_size)
+        saved_size = _directory_size(scratch, exclude=("assets.extra",))
+        tflite_entries = []
+        if tflite_variants:
+            tflite_entries = _export_tflite(
+                model, os.path.join(scratch, "tflite"), style, tflite_variants,
+                tuple(tflite_size), tflite_dynamic, tests, calibration, uint8_io,
+                num_threads,
+            )
+        card = model_card_lib.build_model_card(
+            style=style,
+            version=version,
+            model_path=keras_path,
+            architecture=model.get_config(),
+            training_config=training_config,
+            final_losses=final_losses,
+            saved_model={
+                "path": ".",
+                "signatures": {
+                    saved_model_lib.DEFAULT_SIGNATURE: {
+                        "inputs": {saved_model_lib.IMAGES_KEY: "float32 (B, H, W, 3) in [0, 255]"},
+                        "outputs": {saved_model_lib.STYLIZED_KEY: "float32 (B, H, W, 3) in [0, 255]"},
+                    },
+                    saved_model_lib.BYTES_SIGNATURE: {
+                        "inputs": {saved_model_lib.IMAGE_BYTES_KEY: "string (B,) JPEG or PNG"},
+                        "outputs": {saved_model_lib.PNG_BYTES_KEY: "string (B,) PNG"},
+                    },
+                },
+                "max_pixels": max_pixels,
+                "size_bytes": saved_size,
+                **saved_checks,
+            },
+            tflite=tflite_entries,
+            verification_images=os.path.abspath(test_images or representative_images)
+            if (test_images or representative_images) else "synthetic",
+        )
+        model_card_lib.write_model_card(scratch, card)
+
+    rows = [{
+        "name": "saved_model", "file": f"{style}/{version}/",
+        "size_bytes_mb": saved_size / 1e6, "psnr_db": None,
+        "max_abs_diff": saved_checks["max_abs_diff"], "latency_ms": saved_checks["latency_ms"],
+    }]
+    for entry in tflite_entries:
+        if "error" in entry:
+            continue
+        size_tag = "x".join(map(str, entry["input_size"])) if entry["input_size"] else "dynamic"
+        rows.append({
+            "name": f"tflite {entry['variant']} {size_tag}", "file": entry["file"],
+            "size_bytes_mb": entry["size_bytes"] / 1e6, **entry,
+        })
+    return ExportResult(final_dir, card, format_table(rows))

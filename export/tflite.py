@@ -1,0 +1,175 @@
+"""TFLite conversion (float32, float16, dynamic-range int8, full int8) and checks.
+
+Conversion goes through a *frozen*, fixed-shape SavedModel with one signature,
+`stylize`: `images` float32 (1, H, W, 3) in [0, 255] -> `stylized_images`
+float32 (1, H, W, 3) in [0, 255]. Two findings on TF 2.21 / Keras 3 shaped this:
+
+- `TFLiteConverter.from_keras_model` fails on this network, and converting the
+  un-frozen SavedModel or concrete function keeps Keras 3's variables as
+  `VAR_HANDLE`/`READ_VARIABLE` ops that the interpreter leaves uninitialised
+  (all-NaN outputs). Freezing the variables into constants first
+  (`convert_variables_to_constants_v2`) gives a clean graph of builtin ops.
+- A dynamic-size model (H, W = None) needs every convolution to know its
+  input channel count; TransformNet's data-dependent padding and nearest
+  upsampling lose it, so the converter wants Flex ops. `dynamic_size=True` is
+  supported here and will work once the model keeps static channel counts;
+  until then `convert` raises a clear `ConversionError`.
+
+Every converted model is checked with ai-edge-litert's interpreter (the runtime
+used on phones) against the Keras model: PSNR, max abs difference, latency.
+"""
+
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.framework import convert_to_constants
+
+from dstyle_tf import stylize as stylize_lib
+
+SIGNATURE_KEY = "stylize"
+INPUT_NAME = "images"
+OUTPUT_NAME = "stylized_images"
+VARIANTS = ("float32", "float16", "dynamic_int8", "int8")
+DEFAULT_SIZE = 384
+
+
+class ConversionError(RuntimeError):
+    """The TFLite converter could not convert the model."""
+
+
+def frozen_saved_model(model, directory, input_size=(DEFAULT_SIZE, DEFAULT_SIZE)):
+    """Writes a variables-free SavedModel with the `stylize` signature.
+
+    Args:
+        model: Keras model, float32 (B, H, W, 3) in [0, 255] -> same.
+        directory: where to write it.
+        input_size: (height, width), or None for a dynamic size.
+
+    Returns:
+        `directory`.
+    """
+    height, width = input_size if input_size else (None, None)
+    spec = tf.TensorSpec([1, height, width, 3], tf.float32, name=INPUT_NAME)
+    run_model = tf.function(lambda images: model(images, training=False))
+    frozen = convert_to_constants.convert_variables_to_constants_v2(
+        run_model.get_concrete_function(spec)
+    )
+
+    @tf.function(input_signature=[spec])
+    def stylize(images):
+        return {OUTPUT_NAME: tf.cast(frozen(images)[0], tf.float32)}
+
+    tf.saved_model.save(
+        tf.Module(), directory, signatures={SIGNATURE_KEY: stylize.get_concrete_function()}
+    )
+    return directory
+
+
+def convert(saved_model_dir, variant, representative_images=None, uint8_io=False):
+    """Converts a `frozen_saved_model` to TFLite.
+
+    Args:
+        saved_model_dir: output of `frozen_saved_model`.
+        variant: one of `VARIANTS`. "float16" stores weights in float16;
+            "dynamic_int8" stores weights in int8 (activations float);
+            "int8" quantises weights and activations (needs
+            `representative_images`).
+        representative_images: iterable of float32 (H, W, 3) arrays in
+            [0, 255] at the model's input size, for "int8" calibration.
+        uint8_io: for "int8" only: uint8 input/output tensors (scale 1,
+            zero point 0 for [0, 255]) instead of float32.
+
+    Returns:
+        The .tflite flatbuffer as bytes.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}.")
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        saved_model_dir, signature_keys=[SIGNATURE_KEY]
+    )
+    if variant != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if variant == "int8":
+        if representative_images is None:
+            raise ValueError("The int8 variant needs representative_images.")
+        images = [np.asarray(image, np.float32) for image in representative_images]
+        converter.representative_dataset = lambda: ([image[None]] for image in images)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if uint8_io:
+            converter.inference_input_type = tf.uint8
+            converter.inference_output_type = tf.uint8
+    try:
+        return converter.convert()
+    except Exception as e:  # The converter raises several unrelated types.
+        first_error = next(
+            (line for line in str(e).splitlines() if "error" in line.lower()), str(e)
+        )
+        raise ConversionError(
+            f"TFLite conversion ({variant}) failed: {first_error[:500]}"
+        ) from e
+
+
+def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, DEFAULT_SIZE),
+                representative_images=None, uint8_io=False, prefix="stylize"):
+    """Converts `model` to each variant; returns {variant: path of .tflite}.
+
+    Files are named `<prefix>_<variant>_<H>x<W>.tflite` (`..._dynamic.tflite`
+    for a dynamic size).
+    """
+    size_tag = f"{input_size[0]}x{input_size[1]}" if input_size else "dynamic"
+    paths = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = frozen_saved_model(model, os.path.join(scratch, "frozen"), input_size)
+        for variant in variants:
+            flatbuffer = convert(saved, variant, representative_images, uint8_io)
+            path = os.path.join(output_dir, f"{prefix}_{variant}_{size_tag}.tflite")
+            with open(path, "wb") as f:
+                f.write(flatbuffer)
+            paths[variant] = path
+    return paths
+
+
+def psnr(reference, test, peak=255.0):
+    """Peak signal-to-noise ratio in dB (inf for identical arrays)."""
+    mse = np.mean((np.asarray(reference, np.float64) - np.asarray(test, np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(peak**2 / mse))
+
+
+def verify(tflite_path, model, images, num_threads=None, timing_runs=5):
+    """Compares a .tflite model with the Keras model on `images`.
+
+    Args:
+        tflite_path: the converted model.
+        model: the Keras model it came from.
+        images: list of float32 (H, W, 3) arrays in [0, 255] (at the TFLite
+            model's size if it is fixed).
+        num_threads: interpreter threads (None: runtime default).
+        timing_runs: invocations timed on the first image (after one warm-up).
+
+    Returns:
+        dict with `psnr_db` (over all images, vs Keras), `max_abs_diff`,
+        `latency_ms` (median), `size_bytes`.
+    """
+    runner = stylize_lib.TFLiteStylizer(tflite_path, num_threads=num_threads)
+    expected, actual = [], []
+    for image in images:
+        expected.append(np.asarray(model(image[None], training=False))[0].ravel())
+        actual.append(runner.run(image).ravel())
+    expected, actual = np.concatenate(expected), np.concatenate(actual)
+    latencies = []
+    for _ in range(timing_runs):
+        start = time.perf_counter()
+        runner.run(images[0])
+        latencies.append(1000 * (time.perf_counter() - start))
+    return {
+        "psnr_db": psnr(expected, actual),
+        "max_abs_diff": float(np.max(np.abs(expected - actual))),
+        "latency_ms": statistics.median(latencies) if latencies else None,
+        "size_bytes": os.path.getsize(tflite_path),
+    }
