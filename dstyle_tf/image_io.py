@@ -31,7 +31,7 @@ def _to_rgb(image):
         if image.mode in _SIXTEEN_BIT_MODES or values.max(initial=0) > 255:
             values = values / 257.0  # 65535 -> 255
         gray = np.clip(np.round(values), 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, mode="L").convert("RGB")
+        return Image.fromarray(gray).convert("RGB")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         image.mode == "P" and "transparency" in image.info
     )
@@ -118,7 +118,7 @@ def save_image(path, image, jpeg_quality=95):
     )
     try:
         with os.fdopen(descriptor, "wb") as f:
-            Image.fromarray(image, mode="RGB").save(
+            Image.fromarray(image).save(
                 f, format=SAVE_FORMATS[extension], **options
             )
         os.replace(temporary, path)

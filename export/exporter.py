@@ -307,7 +307,8 @@ def export_model(
         logging.info("Writing SavedModel to %s", scratch)
         saved_model_lib.save(model, scratch, max_pixels=max_pixels)
         warmup.write_warmup_file(scratch, warmup.warmup_records(style, warmup_size))
-        saved_checks = verify_saved_model(scratch, model, timing_size=tflite_size)
+        timing_size = tflite_size if height * width <= max_pixels else None
+        saved_checks = verify_saved_model(scratch, model, timing_size=timing_size)
         saved_size = _directory_size(scratch, exclude=("assets.extra",))
         tflite_entries = []
         if tflite_variants:

@@ -1,0 +1,207 @@
+"""Tests for dstyle_tf.stylize (library and CLI) and dstyle_tf.color."""
+
+import os
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from dstyle_tf import color
+from dstyle_tf import image_io
+from dstyle_tf import stylize
+from dstyle_tf.models import TransformNet
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    net = TransformNet(filters=8, num_residual_blocks=1)
+    net.build()
+    path = tmp_path_factory.mktemp("model") / "transform_net.keras"
+    net.save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def keras_stylizer(model_path):
+    return stylize.load_stylizer(model_path)
+
+
+def _run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "dstyle_tf.stylize", *args],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+# Colour preservation.
+
+
+def test_preserve_color_keeps_chroma_and_takes_luminance(rng):
+    # Mid-range values, so that no output leaves the RGB cube (no clipping).
+    content = rng.uniform(100, 150, (21, 33, 3)).astype(np.float32)
+    stylized = rng.uniform(100, 150, (21, 33, 3)).astype(np.float32)
+
+    out = color.preserve_color(content, stylized)
+
+    out_yiq, content_yiq, stylized_yiq = map(color.rgb_to_yiq, (out, content, stylized))
+    np.testing.assert_allclose(out_yiq[..., 1:], content_yiq[..., 1:], atol=1e-3)
+    np.testing.assert_allclose(out_yiq[..., 0], stylized_yiq[..., 0], atol=1e-3)
+
+
+def test_yiq_round_trip_and_gray_has_no_chroma(rng):
+    rgb = rng.uniform(0, 255, (5, 7, 3)).astype(np.float32)
+    gray = np.full((2, 2, 3), 128.0, np.float32)
+
+    np.testing.assert_allclose(color.yiq_to_rgb(color.rgb_to_yiq(rgb)), rgb, atol=1e-3)
+    np.testing.assert_allclose(color.rgb_to_yiq(gray)[..., 1:], 0.0, atol=1e-4)
+    np.testing.assert_allclose(color.rgb_to_yiq(gray)[..., 0], 128.0, atol=1e-3)
+
+
+def test_preserve_color_clips_and_checks_shapes():
+    out = color.preserve_color(np.full((3, 3, 3), (255.0, 0.0, 0.0)), np.full((3, 3, 3), 255.0))
+    assert out.min() >= 0 and out.max() <= 255
+    with pytest.raises(ValueError, match="same shape"):
+        color.preserve_color(np.zeros((3, 3, 3)), np.zeros((3, 4, 3)))
+
+
+# Library.
+
+
+def test_load_stylizer_dispatch_and_errors(model_path, tmp_path):
+    assert isinstance(stylize.load_stylizer(os.path.dirname(model_path)), stylize.KerasStylizer)
+    with pytest.raises(stylize.ModelLoadError, match="no such file"):
+        stylize.load_stylizer(tmp_path / "missing.keras")
+    with pytest.raises(stylize.ModelLoadError, match="holds no transform_net.keras"):
+        stylize.load_stylizer(tmp_path)
+    (tmp_path / "model.onnx").write_bytes(b"x")
+    with pytest.raises(stylize.ModelLoadError, match="expected a .keras or .tflite"):
+        stylize.load_stylizer(tmp_path / "model.onnx")
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    with pytest.raises(stylize.ModelLoadError, match="cannot load model"):
+        stylize.load_stylizer(tmp_path / "broken.keras")
+
+
+def test_stylize_image_matches_model_and_keeps_odd_sizes(keras_stylizer, rng):
+    image = rng.uniform(0, 255, (37, 53, 3)).astype(np.float32)
+
+    out = stylize.stylize_image(image, keras_stylizer)
+
+    expected = np.asarray(keras_stylizer.model(image[None]))[0]
+    assert out.shape == image.shape
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+def test_tiny_images_are_padded_not_refused(keras_stylizer):
+    out = stylize.stylize_image(np.full((3, 2, 3), 80.0, np.float32), keras_stylizer)
+    assert out.shape == (3, 2, 3) and np.isfinite(out).all()
+
+
+def test_tiled_stylize_has_input_size(keras_stylizer, rng):
+    image = rng.uniform(0, 255, (70, 101, 3)).astype(np.float32)
+
+    out = stylize.stylize_image(
+        image, keras_stylizer, tile_size=32, tile_overlap=8, tile_context=8,
+        preserve_color=True,
+    )
+
+    assert out.shape == image.shape
+    assert 0 <= out.min() and out.max() <= 255
+
+
+def test_list_inputs_and_plan_outputs(tmp_path):
+    for name in ("b.jpg", "a.png", ".hidden.png", "c.tif"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+
+    listed = stylize.list_inputs(tmp_path)
+    pairs = stylize.plan_outputs(listed, tmp_path / "out")
+
+    assert [os.path.basename(p) for p in listed] == ["a.png", "b.jpg", "c.tif"]
+    assert [os.path.basename(t) for _, t in pairs] == ["a.png", "b.jpg", "c.png"]
+    assert stylize.list_inputs(str(tmp_path / "*.jpg")) == [str(tmp_path / "b.jpg")]
+    with pytest.raises(ValueError, match="matches no files"):
+        stylize.list_inputs(str(tmp_path / "*.gif"))
+    with pytest.raises(ValueError, match="no such file"):
+        stylize.list_inputs(tmp_path / "nope.jpg")
+    with pytest.raises(ValueError, match="would replace an input"):
+        stylize.plan_outputs([str(tmp_path / "a.png")], tmp_path)
+    with pytest.raises(ValueError, match="would both be written"):
+        stylize.plan_outputs([str(tmp_path / "c.tif"), str(tmp_path / "sub" / "c.png")], tmp_path / "o")
+    with pytest.raises(ValueError, match="cannot write '.tif'"):
+        stylize.plan_outputs([str(tmp_path / "a.png")], tmp_path / "x.tif")
+
+
+def test_stylize_files_reports_bad_files_and_finishes_the_rest(keras_stylizer, tmp_path):
+    Image.new("RGB", (23, 17), (200, 10, 10)).save(tmp_path / "good.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
+    pairs = stylize.plan_outputs(stylize.list_inputs(tmp_path), tmp_path / "out")
+
+    failures = stylize.stylize_files(pairs, keras_stylizer)
+
+    assert [os.path.basename(p) for p, _ in failures] == ["broken.jpg"]
+    assert "not a readable image" in failures[0][1]
+    assert image_io.load_image(tmp_path / "out" / "good.png").shape == (17, 23, 3)
+
+
+# Command line (fresh processes).
+
+
+def test_cli_keeps_upright_original_size(model_path, tmp_path):
+    stored = np.random.default_rng(0).integers(0, 255, (53, 71, 3), dtype=np.uint8)
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6  # shown rotated: 53 wide x 71 high
+    image.save(tmp_path / "photo.jpg", exif=exif.tobytes())
+    before = (tmp_path / "photo.jpg").read_bytes()
+
+    result = _run_cli(f"--model={model_path}", f"--input={tmp_path / 'photo.jpg'}",
+                      f"--output={tmp_path / 'styled.png'}")
+
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "styled.png").size == (53, 71)
+    assert (tmp_path / "photo.jpg").read_bytes() == before
+
+
+def test_cli_folder_with_bad_files_exits_nonzero_without_traceback(model_path, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.new("RGB", (31, 25), (0, 90, 200)).save(inputs / "one.jpg")
+    Image.new("L", (19, 29), 128).save(inputs / "two.png")
+    (inputs / "notes.txt").write_text("hello")
+    (inputs / "cut.jpg").write_bytes((inputs / "one.jpg").read_bytes()[:40])
+
+    result = _run_cli(f"--model={model_path}", f"--input={inputs}", f"--output={tmp_path / 'out'}")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "2 failed" in result.stderr and "notes.txt" in result.stderr and "cut.jpg" in result.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["one.jpg", "two.png"]
+    assert Image.open(tmp_path / "out" / "two.png").size == (19, 29)
+
+
+def test_cli_refuses_to_replace_input_and_bad_model(model_path, tmp_path):
+    Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
+
+    same = _run_cli(f"--model={model_path}", f"--input={tmp_path / 'a.png'}", f"--output={tmp_path / 'a.png'}")
+    bad_model = _run_cli(f"--model={tmp_path / 'nope.tflite'}", f"--input={tmp_path / 'a.png'}",
+                         f"--output={tmp_path / 'b.png'}")
+
+    assert same.returncode != 0 and "would replace an input" in same.stderr
+    assert bad_model.returncode != 0 and "no such file" in bad_model.stderr
+    assert "Traceback" not in same.stderr + bad_model.stderr
+
+
+def test_cli_helpfull_documents_every_flag():
+    result = _run_cli("--helpfull")
+
+    for flag in ("model", "input", "output", "max_size", "tile_size", "tile_overlap",
+                 "tile_context", "preserve_color", "overwrite", "jpeg_quality", "num_threads"):
+        assert re.search(rf"--(\[no\])?{flag}:", result.stdout), flag
