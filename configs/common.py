@@ -44,7 +44,7 @@ def get_base_config():
     config.depth.backend = "depth_anything"  # depth_anything | keras_model
     # keras-hub preset name, a local preset directory, or "random" (tests).
     config.depth.preset = "depth_anything_v2_small"
-    config.depth.path = ""  # .keras file for the keras_model backend
+    config.depth.model_path = ""  # .keras file for the keras_model backend
     config.depth.input_size = 252  # multiple of 14 for Depth Anything
     config.depth.scale = 10.0  # std of the standardised depth maps
 

@@ -33,6 +33,26 @@ class CheckpointCallback(keras.callbacks.Callback):
             self.saved_step = step
 
 
+class ScalarLogger(keras.callbacks.Callback):
+    """Writes the epoch's mean losses to TensorBoard at the global step.
+
+    Keras' TensorBoard callback counts batches from zero in every process,
+    so resumed runs would overwrite earlier steps; this uses the optimizer's
+    restored `iterations` instead.
+    """
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        with self.writer.as_default():
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, value, step=step)
+        self.writer.flush()
+
+
 def side_by_side(content, stylized):
     """uint8 (B, H, 2W, 3) rows of content | stylised."""
     both = tf.concat([content, tf.cast(stylized, content.dtype)], axis=2)

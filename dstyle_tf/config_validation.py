@@ -61,8 +61,8 @@ def validate_config(config):
             raise UserError(f"loss.{name} must be a number >= 0; got {value!r}.")
     if config.loss.depth_weight:
         _choice("depth.backend", config.depth.backend, BACKENDS)
-        if config.depth.backend == "keras_model" and not config.depth.path:
-            raise UserError("depth.backend=keras_model needs depth.path (a .keras file).")
+        if config.depth.backend == "keras_model" and not config.depth.model_path:
+            raise UserError("depth.backend=keras_model needs depth.model_path (a .keras file).")
         _positive("depth.input_size", config.depth.input_size)
 
     _positive("optimizer.learning_rate", config.optimizer.learning_rate)

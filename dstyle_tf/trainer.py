@@ -49,6 +49,9 @@ class StyleTransferTrainer(keras.Model):
         if depth_weight and depth_net is None:
             raise ValueError("depth_weight > 0 needs a depth network.")
         self.transform_net = transform_net
+        # Variables must exist before fit traces train_step.
+        if not transform_net.built:
+            transform_net.build()
         self.vgg = vgg
         self.depth_net = depth_net if depth_weight else None
         self.content_weight = float(content_weight)
@@ -71,6 +74,11 @@ class StyleTransferTrainer(keras.Model):
             tf.constant(losses.gram_matrix(features[name]))
             for name in self.style_layers
         ]
+
+    def compile(self, optimizer, **kwargs):
+        """Compiles and builds the optimizer slots for f_W (outside tf.function)."""
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.transform_net.trainable_variables)
 
     @property
     def metrics(self):

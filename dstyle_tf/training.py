@@ -22,6 +22,7 @@ from absl import logging
 from dstyle_tf import data as data_lib
 from dstyle_tf.callbacks import CheckpointCallback
 from dstyle_tf.callbacks import ImageSampleCallback
+from dstyle_tf.callbacks import ScalarLogger
 from dstyle_tf.config_validation import validate_config
 from dstyle_tf.errors import UserError
 from dstyle_tf.models.depth import DepthNetwork
@@ -94,7 +95,7 @@ def build_depth_net(config):
     return DepthNetwork(
         backend=config.backend,
         preset=preset,
-        path=config.path or None,
+        model_path=config.model_path or None,
         input_size=config.input_size,
         scale=config.scale,
     )
@@ -164,8 +165,6 @@ def train(config, workdir):
             jit_compile=config.train.jit_compile,
         )
         net = trainer.transform_net
-        net.build()
-        trainer.optimizer.build(net.trainable_variables)
 
         checkpoint = tf.train.Checkpoint(
             transform_net=net, optimizer=trainer.optimizer
@@ -187,12 +186,7 @@ def train(config, workdir):
         while step < total:
             callbacks = [
                 CheckpointCallback(manager, config.train.checkpoint_every, total),
-                keras.callbacks.TensorBoard(
-                    os.path.join(workdir, "tensorboard"),
-                    update_freq=per_epoch,
-                    write_graph=False,
-                    profile_batch=0,
-                ),
+                ScalarLogger(os.path.join(workdir, "tensorboard", "train")),
                 ImageSampleCallback(
                     os.path.join(workdir, "tensorboard", "samples"),
                     samples,

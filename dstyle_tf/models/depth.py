@@ -139,7 +139,7 @@ class DepthNetwork(keras.Model):
         preset: keras-hub preset name or local preset directory (for
             `"depth_anything"`); `None` builds random weights from
             `architecture` (tests only).
-        path: `.keras` file (for `"keras_model"`).
+        model_path: `.keras` file (for `"keras_model"`).
         input_size: side of the square network input; a multiple of 14
             for Depth Anything.
         scale: standard deviation of the returned maps.
@@ -156,7 +156,7 @@ class DepthNetwork(keras.Model):
         self,
         backend="depth_anything",
         preset="depth_anything_v2_small",
-        path=None,
+        model_path=None,
         input_size=252,
         scale=10.0,
         architecture=None,
@@ -175,14 +175,14 @@ class DepthNetwork(keras.Model):
             )
         self.backend = backend
         self.preset = preset
-        self.path = path
+        self.model_path = model_path
         self.input_size = input_size
         self.scale = scale
         self.architecture = architecture
         if backend == "keras_model":
-            if not path:
-                raise UserError("The keras_model depth backend needs a path.")
-            self.network = load_keras_depth_model(path)
+            if not model_path:
+                raise UserError("The keras_model depth backend needs a model_path.")
+            self.network = load_keras_depth_model(model_path)
         elif preset:
             self.network = load_depth_anything(preset, input_size)
         else:
@@ -214,7 +214,7 @@ class DepthNetwork(keras.Model):
             {
                 "backend": self.backend,
                 "preset": self.preset,
-                "path": self.path,
+                "model_path": self.model_path,
                 "input_size": self.input_size,
                 "scale": self.scale,
                 "architecture": self.architecture,

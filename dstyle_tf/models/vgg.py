@@ -96,7 +96,7 @@ class VGGFeatures(keras.Model):
         vgg = _build_vgg16(weights)
         self.features = keras.Model(
             vgg.input,
-            [vgg.get_layer(name).output for name in names],
+            {tap: vgg.get_layer(name).output for tap, name in zip(self.layers_, names)},
             name="vgg16_taps",
         )
         self.features.trainable = False
@@ -105,8 +105,7 @@ class VGGFeatures(keras.Model):
     def call(self, images):
         x = ops.cast(images, self.compute_dtype)
         x = ops.flip(x, axis=-1) - ops.convert_to_tensor(_BGR_MEAN, x.dtype)
-        outputs = self.features(x, training=False)
-        return dict(zip(self.layers_, outputs))
+        return self.features(x, training=False)
 
     def get_config(self):
         config = super().get_config()

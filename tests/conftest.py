@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny, offline versions of every network."""
+
+import os
+
+# Quiet TensorFlow's C++ start-up logs in test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Every test starts and ends with the default float32 policy."""
+    keras.config.set_dtype_policy("float32")
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+@pytest.fixture(scope="session")
+def vgg():
+    from dstyle_tf.models.vgg import VGGFeatures
+
+    keras.utils.set_random_seed(0)
+    return VGGFeatures(weights=None)
+
+
+@pytest.fixture(scope="session")
+def depth_net():
+    from dstyle_tf.models.depth import DepthNetwork
+
+    keras.utils.set_random_seed(0)
+    return DepthNetwork(preset=None, input_size=126)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def smoke_config(**overrides):
+    """configs/smoke.py with dotted-key overrides, e.g. train__steps=4."""
+    from configs import smoke
+
+    config = smoke.get_config()
+    for key, value in overrides.items():
+        section, field = key.split("__")
+        config[section][field] = value
+    return config

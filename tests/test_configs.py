@@ -1,0 +1,60 @@
+"""Configs: the paper's values, the Johnson baseline, the smoke run."""
+
+import pytest
+
+from configs import johnson
+from configs import paper
+from configs import smoke
+from dstyle_tf.config_validation import validate_config
+from dstyle_tf.errors import UserError
+
+from conftest import smoke_config
+
+
+def test_paper_config_is_the_papers_setup():
+    c = paper.get_config("style.jpg")
+    assert c.style.image == "style.jpg" and c.style.name == "style"
+    assert (c.data.source, c.data.tfds_name, c.data.split) == ("tfds", "coco/2017", "train")
+    assert (c.data.image_size, c.data.resize, c.data.batch_size) == (256, "resize", 4)
+    assert c.train.steps == 40_000 and c.optimizer.learning_rate == 1e-3
+    assert (c.loss.content_weight, c.loss.style_weight, c.loss.depth_weight) == (1.0, 5.0, 5.0)
+    assert 1e-6 <= c.loss.tv_weight <= 1e-4
+    assert c.vgg.content_layer == "relu2_2"
+    assert tuple(c.vgg.style_layers) == ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    assert (c.model.filters, c.model.num_residual_blocks) == (32, 5)
+    assert (c.model.normalization, c.model.upsampling) == ("batch", "transpose")
+    assert c.vgg.weights == "imagenet" and c.depth.preset == "depth_anything_v2_small"
+
+
+def test_johnson_differs_from_paper_only_in_depth_weight():
+    a = paper.get_config("s.jpg").to_dict()
+    b = johnson.get_config("s.jpg").to_dict()
+    assert b["loss"].pop("depth_weight") == 0.0 and a["loss"].pop("depth_weight") == 5.0
+    assert a == b
+
+
+def test_smoke_config_is_offline_and_valid():
+    c = smoke.get_config()
+    assert c.vgg.weights == "random" and c.depth.preset == "random"
+    assert c.data.source == "synthetic" and c.style.image == "synthetic"
+    validate_config(c)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"vgg__content_layer": "relu7_1"}, "Unknown VGG-16 layer"),
+        ({"loss__style_weight": -1.0}, "loss.style_weight must be a number >= 0"),
+        ({"style__image": "/nonexistent/style.jpg"}, "Style image not found"),
+        ({"style__image": ""}, "No style image"),
+        ({"data__image_size": 0}, "data.image_size must be a positive number"),
+        ({"train__steps": 0}, "train.steps must be a positive integer"),
+        ({"depth__backend": "midas"}, "depth.backend must be one of"),
+        ({"data__source": "folder", "data__folder": "/nonexistent"}, "data.folder is not a folder"),
+        ({"model__normalization": "group"}, "model.normalization must be one of"),
+    ],
+)
+def test_bad_configs_are_one_line_errors(overrides, message):
+    with pytest.raises(UserError, match=message) as info:
+        validate_config(smoke_config(**overrides))
+    assert "\n" not in str(info.value)

@@ -1,0 +1,85 @@
+"""DepthNetwork: the keras-hub Depth Anything backend and .keras models."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dstyle_tf.errors import UserError
+from dstyle_tf.errors import WeightsUnavailableError
+from dstyle_tf.models import depth as depth_lib
+from dstyle_tf.models.depth import DepthNetwork
+from dstyle_tf.models.depth import standardize_depth
+
+
+def test_any_size_in_standardised_maps_out(depth_net, rng):
+    out = depth_net(rng.uniform(0, 255, (2, 70, 95, 3)).astype("float32")).numpy()
+    assert out.shape == (2, 126, 126, 1) and out.dtype == np.float32
+    np.testing.assert_allclose(out.mean(axis=(1, 2, 3)), 0.0, atol=1e-3)
+    np.testing.assert_allclose(out.std(axis=(1, 2, 3)), depth_net.scale, rtol=1e-3)
+
+
+def test_standardisation_is_scale_and_shift_invariant(rng):
+    d = rng.uniform(1, 5, (2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(
+        standardize_depth(3.0 * d + 7.0, 10.0), standardize_depth(d, 10.0), atol=1e-4
+    )
+
+
+def test_frozen_but_differentiable(depth_net, rng):
+    assert depth_net.trainable_variables == []
+    images = tf.Variable(rng.uniform(0, 255, (1, 40, 40, 3)).astype("float32"))
+    target = tf.random.normal((1, 126, 126, 1), seed=1)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(depth_net(images) - target))
+    grad = tape.gradient(loss, images)
+    assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0
+
+
+def test_local_preset_directory_round_trip(depth_net, tmp_path, rng):
+    preset = str(tmp_path / "tiny_depth_anything")
+    depth_net.network.save_to_preset(preset)
+    loaded = DepthNetwork(preset=preset, input_size=126)
+    images = rng.uniform(0, 255, (1, 50, 50, 3)).astype("float32")
+    np.testing.assert_allclose(loaded(images), depth_net(images), atol=1e-4)
+
+
+def test_missing_preset_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(WeightsUnavailableError, match="preset directory not found"):
+        DepthNetwork(preset=str(tmp_path / "missing"), input_size=126)
+
+
+def test_unreachable_preset_says_how_to_get_it(monkeypatch):
+    import keras_hub
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Failed to resolve 'api.kaggle.com'")
+
+    monkeypatch.setattr(keras_hub.models.DepthAnythingDepthEstimator, "from_preset", offline)
+    with pytest.raises(WeightsUnavailableError) as info:
+        DepthNetwork(preset="depth_anything_v2_small")
+    assert "save_to_preset" in str(info.value) and "--config.depth.preset=" in str(info.value)
+
+
+def test_keras_model_backend(tmp_path, rng):
+    inputs = keras.Input((None, None, 3))
+    depth = keras.layers.Conv2D(1, 3, padding="same")(inputs)
+    path = str(tmp_path / "depth.keras")
+    keras.Model(inputs, depth).save(path)
+    net = DepthNetwork(backend="keras_model", model_path=path, input_size=32, scale=1.0)
+    out = net(rng.uniform(0, 255, (2, 20, 30, 3)).astype("float32")).numpy()
+    assert out.shape == (2, 32, 32, 1)
+    np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1.0, rtol=1e-3)
+
+
+def test_bad_arguments_are_clear_errors(tmp_path):
+    with pytest.raises(UserError, match="Unknown depth backend"):
+        DepthNetwork(backend="midas")
+    with pytest.raises(UserError, match="multiple of 14"):
+        DepthNetwork(preset=None, input_size=128)
+    with pytest.raises(WeightsUnavailableError, match="not found"):
+        DepthNetwork(backend="keras_model", model_path=str(tmp_path / "none.keras"))
+
+
+def test_tiny_architecture_is_the_documented_one():
+    assert depth_lib.TINY_ARCHITECTURE["hidden_dim"] == 32

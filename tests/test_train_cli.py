@@ -1,0 +1,97 @@
+"""`python -m dstyle_tf.train` end to end: artefacts, resume, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+
+import dstyle_tf  # noqa: F401  (registers TransformNet for load_model)
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def run_train(workdir, *overrides):
+    cmd = [
+        sys.executable, "-m", "dstyle_tf.train", "--config=configs/smoke.py",
+        f"--workdir={workdir}", "--config.data.image_size=32",
+        "--config.train.log_every=3", "--config.train.checkpoint_every=3",
+        "--config.train.sample_every=3", *overrides,
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+
+
+def checkpoint_steps(workdir):
+    state = tf.train.get_checkpoint_state(os.path.join(workdir, "checkpoints"))
+    return sorted({int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths})
+
+
+def scalar_events(logdir, tag):
+    values = []
+    for root, _, files in os.walk(logdir):
+        for name in sorted(files):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(root, name)):
+                for v in event.summary.value:
+                    if v.tag == tag:
+                        values.append((event.step, float(tf.make_ndarray(v.tensor))))
+    return sorted(values)
+
+
+def test_smoke_training_writes_artefacts_and_resumes(tmp_path):
+    workdir = str(tmp_path / "run")
+    first = run_train(workdir, "--config.train.steps=6")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert checkpoint_steps(workdir) == [3, 6]
+    assert os.path.isfile(os.path.join(workdir, "transform_net.keras"))
+    assert json.load(open(os.path.join(workdir, "final_losses.json")))["step"] == 6
+    assert json.load(open(os.path.join(workdir, "config.json")))["train"]["steps"] == 6
+    tags = {v.tag for root, _, files in os.walk(workdir + "/tensorboard") for f in files
+            for e in tf.compat.v1.train.summary_iterator(os.path.join(root, f)) for v in e.summary.value}
+    assert any("content|stylised" in t for t in tags) and "loss" in tags
+
+    # The saved network loads on its own and keeps odd sizes.
+    net = keras.models.load_model(os.path.join(workdir, "transform_net.keras"))
+    out = net(np.random.default_rng(0).uniform(0, 255, (1, 37, 53, 3)).astype("float32"))
+    assert out.shape == (1, 37, 53, 3) and out.dtype == "float32"
+
+    # Same command, more steps: resumes from step 6 instead of restarting.
+    second = run_train(workdir, "--config.train.steps=12")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resumed from" in second.stderr and "ckpt-6" in second.stderr
+    assert checkpoint_steps(workdir) == [6, 9, 12]  # keep_checkpoints=3
+    steps = [s for s, _ in scalar_events(workdir + "/tensorboard/train", "loss")]
+    assert steps == [3, 6, 9, 12]  # continues the global step
+
+    # Finished: running it again trains nothing and keeps the model.
+    third = run_train(workdir, "--config.train.steps=12")
+    assert third.returncode == 0 and checkpoint_steps(workdir) == [6, 9, 12]
+
+
+def test_losses_go_down_over_a_smoke_run(tmp_path):
+    workdir = str(tmp_path / "run")
+    result = run_train(workdir, "--config.train.steps=30", "--config.train.log_every=10")
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = [v for _, v in scalar_events(workdir + "/tensorboard/train", "loss")]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path):
+    result = run_train(str(tmp_path / "run"), "--config.vgg.style_layers=('relu1_2','relu8_8')")
+    assert result.returncode == 2
+    assert "Unknown VGG-16 layer 'relu8_8'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_helpfull_documents_flags():
+    result = subprocess.run(
+        [sys.executable, "-m", "dstyle_tf.train", "--helpfull"], cwd=REPO,
+        capture_output=True, text=True, timeout=120,
+    )
+    # absl exits with status 1 after printing --helpfull.
+    assert "--workdir" in result.stdout and "--config" in result.stdout

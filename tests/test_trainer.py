@@ -1,0 +1,126 @@
+"""StyleTransferTrainer: the custom train_step, losses, mixed precision."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dstyle_tf import losses
+from dstyle_tf.data import synthetic_images
+from dstyle_tf.models import TransformNet
+from dstyle_tf.trainer import LOSS_NAMES
+from dstyle_tf.trainer import StyleTransferTrainer
+from dstyle_tf.trainer import make_optimizer
+
+
+def make_trainer(vgg, depth_net=None, depth_weight=0.0, policy="float32", **kwargs):
+    keras.utils.set_random_seed(1)
+    trainer = StyleTransferTrainer(
+        transform_net=TransformNet(filters=8, num_residual_blocks=1),
+        vgg=vgg,
+        style_image=synthetic_images(1, 32, seed=5)[0],
+        depth_net=depth_net,
+        depth_weight=depth_weight,
+        **kwargs,
+    )
+    trainer.compile(optimizer=make_optimizer(1e-2, policy))
+    return trainer
+
+
+def test_style_grams_are_computed_once(vgg):
+    trainer = make_trainer(vgg)
+    style = synthetic_images(1, 32, seed=5)
+    features = vgg(style)
+    assert len(trainer.style_grams) == 4
+    for gram, name in zip(trainer.style_grams, trainer.style_layers):
+        assert isinstance(gram, tf.Tensor) and not isinstance(gram, tf.Variable)
+        np.testing.assert_allclose(gram, losses.gram_matrix(features[name]), rtol=1e-5)
+
+
+def test_loss_terms_combine_with_weights(vgg, depth_net):
+    trainer = make_trainer(
+        vgg, depth_net, depth_weight=2.0, content_weight=3.0, style_weight=4.0, tv_weight=1e-3
+    )
+    images = tf.constant(synthetic_images(2, 32, seed=2))
+    terms = trainer.compute_losses(images, trainer(images))
+    expected = (
+        3.0 * terms["content_loss"] + 4.0 * terms["style_loss"]
+        + 2.0 * terms["depth_loss"] + 1e-3 * terms["tv_loss"]
+    )
+    np.testing.assert_allclose(terms["loss"], expected, rtol=1e-6)
+    assert float(terms["depth_loss"]) > 0
+
+
+def test_train_steps_lower_the_loss_on_a_fixed_batch(vgg, depth_net):
+    trainer = make_trainer(vgg, depth_net, depth_weight=5.0)
+    images = tf.constant(synthetic_images(2, 32, seed=3))
+    before = float(trainer.compute_losses(images, trainer(images))["loss"])
+    history = trainer.fit(
+        tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=15, epochs=1, verbose=0
+    )
+    assert set(history.history) == set(LOSS_NAMES)
+    after = float(trainer.compute_losses(images, trainer(images))["loss"])
+    assert after < 0.7 * before
+
+
+def test_only_the_transformation_network_is_trained(vgg, depth_net):
+    trainer = make_trainer(vgg, depth_net, depth_weight=5.0)
+    frozen = [v.numpy().copy() for v in vgg.weights[:2] + depth_net.weights[:2]]
+    trainer.fit(tf.data.Dataset.from_tensors(synthetic_images(2, 32)).repeat(), steps_per_epoch=2, verbose=0, shuffle=False)
+    for before, var in zip(frozen, vgg.weights[:2] + depth_net.weights[:2]):
+        np.testing.assert_array_equal(before, var.numpy())
+    assert trainer.trainable_variables == trainer.transform_net.trainable_variables
+
+
+def test_johnson_baseline_needs_no_depth_network(vgg):
+    trainer = make_trainer(vgg, depth_net=None, depth_weight=0.0)
+    logs = trainer.fit(tf.data.Dataset.from_tensors(synthetic_images(2, 32)).repeat(), steps_per_epoch=1, verbose=0, shuffle=False)
+    assert logs.history["depth_loss"] == [0.0]
+    with pytest.raises(ValueError, match="needs a depth network"):
+        make_trainer(vgg, depth_net=None, depth_weight=1.0)
+
+
+def test_depth_loss_alone_produces_gradients(vgg, depth_net):
+    trainer = make_trainer(vgg, depth_net, depth_weight=1.0, content_weight=0.0, style_weight=0.0, tv_weight=0.0)
+    images = tf.constant(synthetic_images(1, 32, seed=4))
+    with tf.GradientTape() as tape:
+        loss = trainer.compute_losses(images, trainer.transform_net(images, training=True))["loss"]
+    grads = tape.gradient(loss, trainer.transform_net.trainable_variables)
+    assert sum(float(tf.reduce_sum(tf.abs(g))) for g in grads if g is not None) > 0
+
+
+def test_mixed_float16_step_on_cpu(depth_net):
+    keras.config.set_dtype_policy("mixed_float16")
+    from dstyle_tf.models.vgg import VGGFeatures
+
+    vgg16 = VGGFeatures(weights=None)
+    trainer = make_trainer(vgg16, depth_net, depth_weight=5.0, policy="mixed_float16")
+    assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert trainer.transform_net.compute_dtype == "float16"
+    weights = [v.numpy().copy() for v in trainer.transform_net.trainable_variables]
+    initial_scale = float(trainer.optimizer.dynamic_scale.numpy())
+    # The first steps overflow float16 at the initial loss scale and are
+    # skipped while the scale halves; later steps update the weights.
+    history = trainer.fit(
+        tf.data.Dataset.from_tensors(synthetic_images(2, 32)).repeat(),
+        steps_per_epoch=16, verbose=0, shuffle=False,
+    )
+    assert float(trainer.optimizer.dynamic_scale.numpy()) < initial_scale
+    assert 0 < int(trainer.optimizer.iterations.numpy()) < 16
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    changed = [
+        not np.array_equal(w, v.numpy())
+        for w, v in zip(weights, trainer.transform_net.trainable_variables)
+    ]
+    assert any(changed)
+    assert all(v.dtype == "float32" for v in trainer.transform_net.trainable_variables)
+
+
+def test_xla_step_matches_eager_loss(vgg):
+    images = synthetic_images(2, 32, seed=6)
+    plain = make_trainer(vgg)
+    xla = make_trainer(vgg)
+    xla.compile(optimizer=make_optimizer(1e-2, "float32"), jit_compile=True)
+    a = plain.evaluate(images, verbose=0, return_dict=True)["loss"]
+    b = xla.evaluate(images, verbose=0, return_dict=True)["loss"]
+    np.testing.assert_allclose(a, b, rtol=1e-4)
