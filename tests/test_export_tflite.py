@@ -1,0 +1,167 @@
+"""Tests for the TFLite export: conversion variants, signature, accuracy, runtime."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from dstyle_tf import image_io
+from dstyle_tf import stylize
+from dstyle_tf.models import TransformNet
+from export import exporter
+from export import tflite
+
+SIZE = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def net():
+    keras.utils.set_random_seed(0)
+    model = TransformNet(filters=8, num_residual_blocks=1)
+    model.build()
+    return model
+
+
+@pytest.fixture(scope="module")
+def test_images():
+    return exporter.synthetic_images(3, *SIZE, seed=1)
+
+
+@pytest.fixture(scope="module")
+def converted(net, tmp_path_factory):
+    """Every variant, converted once for the module (conversion is slow)."""
+    directory = str(tmp_path_factory.mktemp("tflite"))
+    calibration = exporter.synthetic_images(8, *SIZE, seed=2)
+    paths = tflite.convert_all(net, directory, tflite.VARIANTS, SIZE, calibration, prefix="tiny")
+    uint8_dir = os.path.join(directory, "uint8")
+    os.makedirs(uint8_dir)
+    paths["int8_uint8_io"] = tflite.convert_all(
+        net, uint8_dir, ["int8"], SIZE, calibration, uint8_io=True, prefix="tiny"
+    )["int8"]
+    return paths
+
+
+def test_files_are_named_by_variant_and_size(converted):
+    names = {variant: os.path.basename(path) for variant, path in converted.items()}
+    assert names["float32"] == "tiny_float32_48x64.tflite"
+    assert names["int8"] == "tiny_int8_48x64.tflite"
+    # Quantised models are smaller than float32.
+    sizes = {variant: os.path.getsize(path) for variant, path in converted.items()}
+    assert sizes["float16"] < sizes["float32"]
+    assert sizes["dynamic_int8"] < sizes["float16"]
+
+
+@pytest.mark.parametrize("variant", ["float32", "float16", "dynamic_int8", "int8"])
+def test_named_signature_with_float_interface(converted, variant):
+    interpreter = Interpreter(model_path=converted[variant])
+
+    assert interpreter.get_signature_list() == {
+        "stylize": {"inputs": ["images"], "outputs": ["stylized_images"]}
+    }
+    runner = interpreter.get_signature_runner("stylize")
+    image_in = runner.get_input_details()["images"]
+    image_out = runner.get_output_details()["stylized_images"]
+    assert list(image_in["shape"]) == [1, *SIZE, 3]
+    assert image_in["dtype"] == np.float32 and image_out["dtype"] == np.float32
+
+
+def test_no_variables_left_in_graph(converted):
+    # Unfrozen Keras 3 variables become VAR_HANDLE ops that output NaN.
+    interpreter = Interpreter(model_path=converted["float32"])
+    ops = {op["op_name"] for op in interpreter._get_ops_details()}
+    assert "VAR_HANDLE" not in ops and "READ_VARIABLE" not in ops
+
+
+@pytest.mark.parametrize(
+    "variant, min_psnr", [("float32", 40.0), ("float16", 35.0), ("dynamic_int8", None), ("int8", None)]
+)
+def test_accuracy_against_keras(converted, net, test_images, variant, min_psnr):
+    checks = tflite.verify(converted[variant], net, test_images, num_threads=2, timing_runs=2)
+
+    if min_psnr is None:  # random weights are hard to quantise; just sane
+        assert np.isfinite(checks["psnr_db"]) and checks["psnr_db"] > 5.0
+    else:
+        assert checks["psnr_db"] >= min_psnr
+    assert checks["latency_ms"] > 0
+    assert checks["size_bytes"] == os.path.getsize(converted[variant])
+
+
+def test_uint8_io_model(converted, net, test_images):
+    runner = stylize.TFLiteStylizer(converted["int8_uint8_io"])
+    assert runner._input["dtype"] == np.uint8 and runner._output["dtype"] == np.uint8
+    scale, zero_point = runner._input["quantization"]
+    # [0, 255] floats map onto the uint8 range almost one to one.
+    assert 0.9 < scale < 1.1 and zero_point == 0
+
+    checks = tflite.verify(converted["int8_uint8_io"], net, test_images, timing_runs=1)
+
+    assert np.isfinite(checks["psnr_db"]) and checks["psnr_db"] > 5.0
+
+
+def test_fixed_size_model_stylizes_any_size_by_tiling(converted, net, rng):
+    stylizer = stylize.load_stylizer(converted["float32"])
+    assert stylizer.fixed_size == SIZE
+    image = rng.uniform(0, 255, (71, 101, 3)).astype(np.float32)
+    small = rng.uniform(0, 255, (13, 9, 3)).astype(np.float32)
+
+    out = stylize.stylize_image(image, stylizer)
+    out_small = stylize.stylize_image(small, stylizer)
+
+    assert out.shape == image.shape and out_small.shape == small.shape
+    # Per-tile instance-norm statistics differ a little from the whole image's.
+    assert tflite.psnr(np.asarray(net(image[None]))[0], out) > 20.0
+
+
+def test_dynamic_size_converts_or_reports_clearly(net, tmp_path, rng):
+    try:
+        paths = tflite.convert_all(net, str(tmp_path), ["float32"], None)
+    except tflite.ConversionError as e:
+        assert "TFLite conversion (float32) failed" in str(e)
+        return
+    stylizer = stylize.load_stylizer(paths["float32"])
+    image = rng.uniform(0, 255, (37, 53, 3)).astype(np.float32)
+    assert stylizer.fixed_size is None
+    np.testing.assert_allclose(stylizer(image), np.asarray(net(image[None]))[0], atol=0.05)
+
+
+def test_psnr():
+    a = np.zeros((4, 4))
+    assert tflite.psnr(a, a) == float("inf")
+    assert tflite.psnr(a, a + 2.55) == pytest.approx(40.0)
+
+
+def test_int8_needs_representative_images(tmp_path, net):
+    saved = tflite.frozen_saved_model(net, str(tmp_path / "frozen"), SIZE)
+    with pytest.raises(ValueError, match="representative_images"):
+        tflite.convert(saved, "int8")
+    with pytest.raises(ValueError, match="variant must be one of"):
+        tflite.convert(saved, "int4")
+
+
+def test_export_model_with_tflite_writes_card_and_table(net, tmp_path):
+    net.save(tmp_path / "transform_net.keras")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index, image in enumerate(exporter.synthetic_images(2, 80, 90, seed=5)):
+        image_io.save_image(photos / f"{index}.png", image)
+
+    result = exporter.export_model(
+        tmp_path, style="tiny", export_dir=str(tmp_path / "out"),
+        tflite_variants=["float32", "int8"], tflite_size=SIZE,
+        representative_images=str(photos), warmup_size=(16, 16),
+    )
+
+    entries = {entry["variant"]: entry for entry in result.model_card["tflite"]}
+    assert set(entries) == {"float32", "int8"}
+    assert entries["float32"]["psnr_db"] >= 40.0
+    assert entries["float32"]["input"] == {
+        "name": "images", "dtype": "float32", "shape": [1, 48, 64, 3], "range": [0, 255]
+    }
+    assert os.path.isfile(os.path.join(result.version_dir, entries["int8"]["file"]))
+    assert result.model_card["verification_images"] == str(photos)
+    header = result.table.splitlines()[0]
+    for column in ("size MB", "PSNR dB", "latency ms"):
+        assert column in header
+    assert "tflite int8 48x64" in result.table
