@@ -72,7 +72,13 @@ flags.DEFINE_string(
 flags.DEFINE_bool(
     "uint8_io", False,
     "Give the full-int8 model uint8 input/output tensors (scale 1, zero point "
-    "0) instead of float32.",
+    "0) instead of float32; the model is then all-int8 (--int8_float_ops ignored).",
+)
+flags.DEFINE_list(
+    "int8_float_ops", list(tflite.INT8_FLOAT_OPS),
+    "TFLite ops the int8 model keeps in float32 (instance-norm arithmetic, which "
+    "loses much quality in int8; convolutions stay int8). Empty for a strictly "
+    "all-int8 model, e.g. for accelerators without float support.",
 )
 flags.DEFINE_integer(
     "num_threads", None, "TFLite interpreter threads for the checks (default: runtime's).",
@@ -122,6 +128,7 @@ def main(argv):
             representative_images=FLAGS.representative_images,
             test_images=FLAGS.test_images,
             uint8_io=FLAGS.uint8_io,
+            int8_float_ops=FLAGS.int8_float_ops,
             num_threads=FLAGS.num_threads,
             warmup_size=(FLAGS.warmup_size, FLAGS.warmup_size),
         )

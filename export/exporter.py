@@ -193,7 +193,7 @@ def format_table(rows):
 
 
 def _export_tflite(model, directory, style, variants, size, dynamic, test_images,
-                   calibration_images, uint8_io, num_threads):
+                   calibration_images, uint8_io, int8_float_ops, num_threads):
     """Converts and verifies each variant; returns model-card entries."""
     os.makedirs(directory, exist_ok=True)
     entries = []
@@ -201,7 +201,7 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
         try:
             paths = tflite_lib.convert_all(
                 model, directory, variants, input_size, calibration_images,
-                uint8_io, prefix=style,
+                uint8_io, prefix=style, int8_float_ops=int8_float_ops,
             )
         except tflite_lib.ConversionError as e:
             if input_size is not None:
@@ -218,6 +218,7 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
                 "file": os.path.relpath(path, os.path.dirname(directory)),
                 "input_size": list(input_size) if input_size else None,
                 "signature": tflite_lib.SIGNATURE_KEY,
+                "float_ops": list(int8_float_ops) if variant == "int8" and not uint8_io else [],
                 "input": {
                     "name": tflite_lib.INPUT_NAME,
                     "dtype": "uint8" if quantized_io else "float32",
@@ -247,6 +248,7 @@ def export_model(
     representative_images=None,
     test_images=None,
     uint8_io=False,
+    int8_float_ops=tflite_lib.INT8_FLOAT_OPS,
     num_threads=None,
     warmup_size=(256, 256),
 ):
@@ -268,6 +270,8 @@ def export_model(
         test_images: folder of images to verify TFLite on (default: the
             representative folder, else synthetic images).
         uint8_io: uint8 input/output tensors for the full int8 model.
+        int8_float_ops: op names the int8 model keeps in float (see
+            `tflite.INT8_FLOAT_OPS`); () for a strictly all-int8 model.
         num_threads: TFLite interpreter threads for the checks.
         warmup_size: (height, width) of the warm-up requests.
 
@@ -315,7 +319,7 @@ def export_model(
             tflite_entries = _export_tflite(
                 model, os.path.join(scratch, "tflite"), style, tflite_variants,
                 tuple(tflite_size), tflite_dynamic, tests, calibration, uint8_io,
-                num_threads,
+                tuple(int8_float_ops), num_threads,
             )
         card = model_card_lib.build_model_card(
             style=style,

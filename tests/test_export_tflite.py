@@ -88,6 +88,25 @@ def test_accuracy_against_keras(converted, net, test_images, variant, min_psnr):
     assert checks["size_bytes"] == os.path.getsize(converted[variant])
 
 
+def _mean_input_dtypes(path):
+    interpreter = Interpreter(model_path=path)
+    tensors = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    return {
+        tensors[op["inputs"][0]]
+        for op in interpreter._get_ops_details() if op["op_name"] == "MEAN"
+    }
+
+
+def test_int8_keeps_instance_norm_in_float_unless_strict(converted, net, tmp_path):
+    strict = tflite.convert_all(
+        net, str(tmp_path), ["int8"], SIZE, exporter.synthetic_images(4, *SIZE, seed=2),
+        prefix="strict", int8_float_ops=(),
+    )["int8"]
+
+    assert _mean_input_dtypes(converted["int8"]) == {np.float32}
+    assert _mean_input_dtypes(strict) == {np.int8}
+
+
 def test_uint8_io_model(converted, net, test_images):
     runner = stylize.TFLiteStylizer(converted["int8_uint8_io"])
     assert runner._input["dtype"] == np.uint8 and runner._output["dtype"] == np.uint8
