@@ -1,0 +1,349 @@
+"""Runs stylisation methods over a folder of photos and measures them.
+
+A *method* is anything that turns a photo into a stylised image: a trained
+network (`.keras`, SavedModel or `.tflite`, via `dstyle_tf.stylize`) or
+Gatys-style optimisation of the image itself (`dstyle_tf.optimize`, with or
+without the depth loss). A *judge* holds the networks that measure: VGG-16
+(style and content distances at the training layers, with the style image's
+Gram matrices computed once) and the depth network φ1.
+
+Per photo and method, one row of metrics (`dstyle_tf.metrics`):
+structure (depth SSI-RMSE / Spearman / WHDR at the depth network's output
+size; Canny edge P/R/F1/spurious; saliency CC/SIM/KL; SSIM of luminance) and
+style strength (Gram distance to the style image, content distance at
+relu2_2), plus the seconds the method took. Photos are loaded upright and
+downscaled to `max_size`; every method's output is compared at the photo's
+size.
+
+    config = EvaluationConfig(models=["paper=runs/a/transform_net.keras"],
+                              content="photos/", style="style.jpg", output="eval/")
+    result = run_evaluation(config)   # writes report.json, report.md, sheets, plot
+"""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+from absl import logging
+
+from dstyle_tf import image_io
+from dstyle_tf.data import list_image_files
+from dstyle_tf.errors import UserError
+from dstyle_tf.metrics import STYLE_LAYERS
+from dstyle_tf.metrics import content_distance
+from dstyle_tf.metrics import features_of
+from dstyle_tf.metrics import gram_distance
+from dstyle_tf.metrics import gram_matrices
+from dstyle_tf.metrics import structure_metrics
+
+OPTIMIZE_LABELS = ("gatys", "gatys+depth")
+
+
+@dataclasses.dataclass
+class Method:
+    """A way to stylise a photo: `stylise(photo) -> image`, both RGB (H, W, 3)."""
+
+    label: str
+    stylise: object
+    kind: str = "model"  # model | optimize | other
+    source: str = ""
+
+
+def parse_model_spec(spec):
+    """`"label=path"` → (label, path); a bare path is labelled by its name."""
+    spec = str(spec)
+    label, separator, path = spec.partition("=")
+    if not separator:
+        path = spec
+        label = os.path.splitext(os.path.basename(os.path.normpath(spec)))[0]
+    label, path = label.strip(), path.strip()
+    if not label or not path:
+        raise UserError(f"--model {spec!r}: expected label=path, e.g. paper=runs/a/transform_net.keras.")
+    return label, path
+
+
+def model_method(label, path):
+    """A `Method` running a trained network (`.keras`, SavedModel, `.tflite`)."""
+    from dstyle_tf import stylize
+
+    try:
+        stylizer = stylize.load_stylizer(path)
+    except stylize.ModelLoadError as e:
+        raise UserError(f"--model {label}={path}: {e}") from None
+    return Method(label, lambda photo: stylize.stylize_image(photo, stylizer), "model", path)
+
+
+def optimize_method(label, style_image, vgg, depth_net=None, **options):
+    """A `Method` running `optimize_image` on each photo (options: its kwargs)."""
+    from dstyle_tf.optimize import optimize_image
+
+    def stylise(photo):
+        return optimize_image(photo, style_image, vgg, depth_net, **options)[0]
+
+    return Method(label, stylise, "optimize", f"optimize_image({options})")
+
+
+class Judge:
+    """The measuring networks: VGG-16 features and the depth network.
+
+    Args:
+        vgg: a `VGGFeatures` with the style layers and the content layer.
+        depth_net: a `DepthNetwork`; maps are compared as `raw_depth` outputs
+            (the network's output size), which the depth metrics align by
+            scale and shift themselves.
+        style_image: RGB (h, w, 3) in [0, 255].
+        style_layers: layers of the Gram distance (the training layers).
+    """
+
+    def __init__(self, vgg, depth_net, style_image, style_layers=STYLE_LAYERS):
+        self.vgg = vgg
+        self.depth_net = depth_net
+        self.style_grams = gram_matrices(features_of(vgg, style_image), layers=style_layers)
+
+    def depths(self, images):
+        """Depth maps (N, S, S) of equally sized RGB images (N, H, W, 3)."""
+        return np.asarray(self.depth_net.raw_depth(np.asarray(images, np.float32)))[..., 0]
+
+    def features(self, image):
+        return features_of(self.vgg, image)
+
+
+@dataclasses.dataclass
+class ImageResult:
+    """Everything measured on one photo: inputs for the sheets and the rows."""
+
+    name: str
+    photo: np.ndarray
+    stylised: dict  # label → (H, W, 3)
+    depths: dict  # "photo" and each label → (S, S)
+    rows: list  # one metrics dict per method (with "image" and "model")
+
+
+def match_size(image, shape):
+    """A method's output at the photo's (H, W), resized if it differs."""
+    image = np.clip(np.asarray(image, np.float32), 0.0, 255.0)
+    if image.shape[:2] == tuple(shape[:2]):
+        return image
+    import tensorflow as tf
+
+    return tf.image.resize(image, shape[:2], antialias=True).numpy().clip(0.0, 255.0)
+
+
+def evaluate_photo(name, photo, methods, judge):
+    """Runs every method on one photo and measures the results.
+
+    Returns:
+        an `ImageResult`; each row holds every metric of `structure_metrics`,
+        "gram_distance", "content_distance", "seconds", "image" and "model".
+    """
+    stylised, seconds = {}, {}
+    for method in methods:
+        start = time.perf_counter()
+        stylised[method.label] = match_size(method.stylise(photo), photo.shape)
+        seconds[method.label] = time.perf_counter() - start
+    labels = [method.label for method in methods]
+    depth_maps = judge.depths(np.stack([photo, *(stylised[label] for label in labels)]))
+    depths = dict(zip(["photo", *labels], depth_maps))
+    photo_features = judge.features(photo)
+    rows = []
+    for label in labels:
+        row = {"image": name, "model": label}
+        row.update(structure_metrics(photo, stylised[label], depths["photo"], depths[label]))
+        features = judge.features(stylised[label])
+        row["gram_distance"] = gram_distance(features, judge.style_grams)
+        row["content_distance"] = content_distance(features, photo_features)
+        row["seconds"] = seconds[label]
+        rows.append(row)
+    return ImageResult(name, photo, stylised, depths, rows)
+
+
+def list_photos(folder):
+    """(name, path) of every image under `folder`, names relative to it."""
+    return [(os.path.relpath(path, folder), path) for path in list_image_files(folder)]
+
+
+def evaluate_folder(methods, photos, judge, max_size=None, on_image=None):
+    """Evaluates every method on every photo.
+
+    Args:
+        methods: `Method`s (unique labels).
+        photos: (name, path) pairs, e.g. `list_photos(folder)`.
+        judge: a `Judge`.
+        max_size: longer side photos are downscaled to (None keeps them).
+        on_image: optional callback(ImageResult) per photo, e.g. to draw a
+            sheet row; results are not kept otherwise, so memory stays flat.
+
+    Returns:
+        list of metric rows (dicts), photo-major, methods in order.
+    """
+    labels = [method.label for method in methods]
+    if len(set(labels)) != len(labels):
+        raise UserError(f"model labels must be unique; got {', '.join(labels)}.")
+    rows = []
+    for index, (name, path) in enumerate(photos):
+        try:
+            photo = image_io.load_image(path, max_size=max_size)
+        except image_io.ImageReadError as e:
+            raise UserError(str(e)) from None
+        result = evaluate_photo(name, photo, methods, judge)
+        logging.info("[%d/%d] %s (%dx%d) done", index + 1, len(photos), name, photo.shape[1], photo.shape[0])
+        rows.extend(result.rows)
+        if on_image is not None:
+            on_image(result)
+    return rows
+
+
+@dataclasses.dataclass
+class EvaluationConfig:
+    """Everything `run_evaluation` needs; the fields of `python -m dstyle_tf.evaluate`.
+
+    Attributes:
+        models: "label=path" strings (or (label, path) pairs).
+        content: folder of photos (searched recursively).
+        style: the style image the models were trained with.
+        output: directory for report.json, report.md, sheets and the plot;
+            None writes nothing.
+        max_size: longer side photos are downscaled to for every method and
+            metric (0 keeps the original size).
+        style_size: longer side of the style image, as in training (256).
+        vgg_weights: "imagenet", a .h5 path, or "random".
+        depth_backend, depth_preset, depth_model_path, depth_input_size: the
+            judging depth network (as the training config's depth section;
+            preset "random" builds a tiny random one).
+        optimize: also run Gatys et al. optimisation without and with the
+            depth loss (labels "gatys" and "gatys+depth").
+        optimize_steps, optimize_learning_rate: its Adam steps and rate.
+        content_weight, style_weight, depth_weight, tv_weight: its loss
+            weights (the paper's by default).
+        sheet_cell_width: width of a sheet cell in pixels (height ¾ of it).
+        sheet_rows: images per sheet (more images make more sheets).
+        save_images: write each method's output under images/<label>/.
+    """
+
+    models: list = dataclasses.field(default_factory=list)
+    content: str = ""
+    style: str = ""
+    output: str = None
+    max_size: int = 512
+    style_size: int = 256
+    vgg_weights: str = "imagenet"
+    depth_backend: str = "depth_anything"
+    depth_preset: str = "depth_anything_v2_small"
+    depth_model_path: str = ""
+    depth_input_size: int = 252
+    optimize: bool = False
+    optimize_steps: int = 200
+    optimize_learning_rate: float = 5.0
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    depth_weight: float = 5.0
+    tv_weight: float = 1e-6
+    sheet_cell_width: int = 200
+    sheet_rows: int = 8
+    save_images: bool = True
+
+
+def model_specs(config):
+    """(label, path) of each model of a config ("label=path" or pairs)."""
+    return [parse_model_spec(spec) if isinstance(spec, str) else tuple(spec) for spec in config.models]
+
+
+def build_methods(config, style_image, judge):
+    """Methods from a config: each model, then the optimisation baselines."""
+    methods = [model_method(label, path) for label, path in model_specs(config)]
+    if config.optimize:
+        options = dict(
+            content_weight=config.content_weight,
+            style_weight=config.style_weight,
+            tv_weight=config.tv_weight,
+            steps=config.optimize_steps,
+            learning_rate=config.optimize_learning_rate,
+        )
+        plain, depth = OPTIMIZE_LABELS
+        methods.append(optimize_method(plain, style_image, judge.vgg, depth_weight=0.0, **options))
+        methods.append(optimize_method(
+            depth, style_image, judge.vgg, judge.depth_net, depth_weight=config.depth_weight, **options
+        ))
+    if not methods:
+        raise UserError("nothing to evaluate: give at least one --model or --optimize.")
+    return methods
+
+
+def build_judge(config, style_image):
+    """VGG-16 and the depth network of a config (downloads or local weights)."""
+    from dstyle_tf.optimize import network_config
+    from dstyle_tf.training import build_depth_net
+    from dstyle_tf.training import build_vgg
+
+    networks = network_config(config)
+    return Judge(build_vgg(networks.vgg), build_depth_net(networks.depth), style_image)
+
+
+def check_inputs(config):
+    """Fails fast, before any network is built, on inputs that cannot work."""
+    if not config.content or not os.path.isdir(config.content):
+        raise UserError(f"--content {config.content!r}: no such folder.")
+    if not config.style or not os.path.isfile(config.style):
+        raise UserError(f"--style {config.style!r}: no such file.")
+    specs = model_specs(config)
+    for label, path in specs:
+        if not os.path.exists(path):
+            raise UserError(f"--model {label}={path}: no such file or directory.")
+    labels = [label for label, _ in specs] + (list(OPTIMIZE_LABELS) if config.optimize else [])
+    if len(set(labels)) != len(labels):
+        raise UserError(f"model labels must be unique; got {', '.join(labels)}.")
+    return list_photos(config.content)
+
+
+def run_evaluation(config):
+    """The whole evaluation: methods × photos → metrics, report, sheets, plot.
+
+    Returns:
+        the report dict (see `report.build_report`); when `config.output` is
+        set, also writes report.json, report.md, sheet_<n>.png, tradeoff.png
+        (and images/<label>/<name>.png with `save_images`).
+    """
+    from dstyle_tf.evaluation import report as report_lib
+    from dstyle_tf.evaluation import sheets
+    from dstyle_tf.optimize import load_style
+
+    photos = check_inputs(config)
+    style_image = load_style(config.style, config.style_size)
+    judge = build_judge(config, style_image)
+    methods = build_methods(config, style_image, judge)
+    labels = [method.label for method in methods]
+    cell_size = (config.sheet_cell_width, round(config.sheet_cell_width * 3 / 4))
+    sheet_rows = []
+
+    def on_image(result):
+        if config.output:
+            sheet_rows.append(sheets.build_row(
+                result.name, result.photo, result.stylised, result.depths, cell_size,
+                captions=report_lib.cell_captions(result.rows),
+            ))
+            if config.save_images:
+                save_outputs(config.output, result)
+
+    start = time.perf_counter()
+    rows = evaluate_folder(methods, photos, judge, config.max_size or None, on_image)
+    report = report_lib.build_report(
+        rows, methods, settings=dataclasses.asdict(config), seconds=time.perf_counter() - start
+    )
+    if config.output:
+        report_lib.write_outputs(config.output, report, sheet_rows, labels, cell_size, config.sheet_rows)
+    return report
+
+
+def save_outputs(output, result):
+    """Writes each method's result as images/<label>/<image name>.png."""
+    stem = os.path.splitext(result.name)[0]
+    for label, image in result.stylised.items():
+        path = os.path.join(output, "images", _safe(label), stem + ".png")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        image_io.save_image(path, image)
+
+
+def _safe(label):
+    """A label as a file name component."""
+    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in label)

@@ -1,0 +1,398 @@
+"""Pictures of an evaluation, drawn with PIL: comparison sheets and a trade-off plot.
+
+A sheet has one row per image and labelled columns in three groups:
+
+    photo | each method's result | depth of each | edges of each
+
+All cells have the same size and every image keeps its aspect ratio
+(letterboxed), so the columns line up. Depth maps are colour-mapped after
+aligning each stylised image's depth to the photo's (least-squares scale and
+shift, as the SSI-RMSE metric does) and sharing the photo's colour range,
+so a colour means the same depth across a row. Edge maps show Canny edges:
+black where a stylised edge lies on a photo edge, red where it is spurious,
+light blue where a photo edge was lost.
+
+The trade-off plot puts each method at (style distance, depth error) with
+error bars of one standard deviation over the images — the structure
+against style strength trade-off of Liu et al. 2017, §4.6.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageFilter
+from PIL import ImageFont
+
+from dstyle_tf.metrics import align_scale_shift
+from dstyle_tf.metrics import canny
+from dstyle_tf.metrics.edges import dilate
+
+# Viridis, sampled at 9 evenly spaced points (perceptually uniform, colour-blind safe).
+_VIRIDIS = np.array(
+    [
+        (68, 1, 84), (72, 36, 117), (65, 68, 135), (53, 95, 141), (42, 120, 142),
+        (33, 145, 140), (34, 168, 132), (68, 191, 112), (122, 209, 81),
+    ]
+    + [(189, 223, 38), (253, 231, 37)],
+    dtype=np.float64,
+)
+# Distinct marker colours (Tableau 10).
+PALETTE = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)
+EDGE_KEPT, EDGE_SPURIOUS, EDGE_LOST = (0, 0, 0), (220, 30, 30), (150, 190, 235)
+WHITE, BACKGROUND, TEXT = (255, 255, 255), (235, 235, 235), (20, 20, 20)
+GROUPS = ("stylised", "depth", "edges")
+EDGE_LEGEND = "edges: black = kept, red = spurious, blue = photo edge lost"
+DEPTH_LEGEND = "depth: aligned to the photo's (scale, shift), one colour range per row"
+
+
+def font(size=14):
+    """PIL's built-in scalable font (no font files needed)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has only the fixed bitmap font.
+        return ImageFont.load_default()
+
+
+def text_size(draw, text, text_font):
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=text_font)
+    return right - left, bottom - top
+
+
+def colormap(values):
+    """Maps values in [0, 1] (any shape) to uint8 viridis RGB (..., 3)."""
+    values = np.clip(np.nan_to_num(np.asarray(values, np.float64)), 0.0, 1.0)
+    position = values * (len(_VIRIDIS) - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, len(_VIRIDIS) - 1)
+    weight = (position - low)[..., None]
+    colours = (1 - weight) * _VIRIDIS[low] + weight * _VIRIDIS[high]
+    return np.round(colours).astype(np.uint8)
+
+
+def colorize_depths(reference, others=()):
+    """Colour images of a photo's depth map and of maps to compare with it.
+
+    Each of `others` is first aligned to `reference` by least-squares scale
+    and shift; all are then mapped through the reference's 1st–99th
+    percentile range, so equal colours mean equal (aligned) depth.
+
+    Returns:
+        list of uint8 (h, w, 3): the reference's first, then `others`'.
+    """
+    reference = np.asarray(reference, np.float64).squeeze()
+    low, high = np.percentile(reference, (1, 99))
+    span = high - low if high > low else 1.0
+    maps = [reference]
+    for depth in others:
+        depth = np.asarray(depth, np.float64).squeeze()
+        scale, shift = align_scale_shift(reference, depth)
+        maps.append(scale * depth + shift)
+    return [colormap((depth - low) / span) for depth in maps]
+
+
+def edge_image(photo_edges, edges=None, tolerance=2):
+    """White image with edges drawn: the photo's alone, or a stylised image's
+    against the photo's (kept black, spurious red, lost photo edges blue)."""
+    photo_edges = np.asarray(photo_edges, bool)
+    out = np.full((*photo_edges.shape, 3), WHITE, np.uint8)
+    if edges is None:
+        out[photo_edges] = EDGE_KEPT
+        return out
+    edges = np.asarray(edges, bool)
+    lost = photo_edges & ~dilate(edges, tolerance)
+    near_photo = dilate(photo_edges, tolerance)
+    out[lost] = EDGE_LOST
+    out[edges & near_photo] = EDGE_KEPT
+    out[edges & ~near_photo] = EDGE_SPURIOUS
+    return out
+
+
+def thicken(edges, cell_size):
+    """Widens drawn edges so that they stay visible after shrinking to a cell."""
+    factor = max(edges.shape[1] / cell_size[0], edges.shape[0] / cell_size[1])
+    radius = int(factor // 2)
+    if radius < 1:
+        return edges
+    widened = Image.fromarray(edges).filter(ImageFilter.MinFilter(2 * radius + 1))
+    return np.asarray(widened)
+
+
+def fit_cell(image, cell_size, resample=Image.LANCZOS):
+    """Scales an RGB array to fit (width, height), centred on a grey cell."""
+    width, height = cell_size
+    picture = Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8))
+    scale = min(width / picture.width, height / picture.height)
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    cell = Image.new("RGB", cell_size, BACKGROUND)
+    cell.paste(picture.resize(size, resample), ((width - size[0]) // 2, (height - size[1]) // 2))
+    return cell
+
+
+@dataclasses.dataclass
+class SheetRow:
+    """One image of a sheet: its name and its cells, in column order.
+
+    `cells` are PIL images of the sheet's cell size, `captions` a short text
+    under each cell (or "").
+    """
+
+    name: str
+    cells: list
+    captions: list
+
+
+def build_row(name, photo, stylised, depths, cell_size, captions=None, tolerance=2):
+    """The cells of one sheet row.
+
+    Args:
+        name: the image's name (row label).
+        photo: RGB (H, W, 3) in [0, 255].
+        stylised: dict label → RGB (H, W, 3), in column order.
+        depths: dict with the photo's depth map under "photo" and each
+            label's; maps (h, w) at the depth network's output size.
+        cell_size: (width, height) of a cell in pixels.
+        captions: optional dict column label → text under the cell, where
+            column labels are as in `column_labels`.
+        tolerance: edge matching radius (pixels), as in the edge metrics.
+
+    Returns:
+        a `SheetRow` with 3·(1 + len(stylised)) cells.
+    """
+    labels = list(stylised)
+    height, width = np.shape(photo)[:2]
+    # Depth maps are square network outputs: show them at the photo's aspect.
+    depth_cells = [
+        np.asarray(Image.fromarray(colour).resize((width, height), Image.BILINEAR))
+        for colour in colorize_depths(depths["photo"], [depths[label] for label in labels])
+    ]
+    photo_edges = canny(photo)
+    edge_cells = [edge_image(photo_edges)] + [
+        edge_image(photo_edges, canny(stylised[label]), tolerance) for label in labels
+    ]
+    pictures = [photo, *(stylised[label] for label in labels)]
+    cells = [fit_cell(image, cell_size) for image in pictures + depth_cells]
+    cells += [fit_cell(thicken(image, cell_size), cell_size, Image.BOX) for image in edge_cells]
+    captions = captions or {}
+    texts = [captions.get(column, "") for column in column_labels(labels)]
+    return SheetRow(name=name, cells=cells, captions=texts)
+
+
+def column_labels(labels):
+    """Column keys of a sheet: "photo", labels, "depth:…", "edges:…"."""
+    names = ["photo", *labels]
+    return names + [f"depth:{name}" for name in names] + [f"edges:{name}" for name in names]
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetLayout:
+    """Pixel geometry of a sheet (all sizes in pixels)."""
+
+    num_rows: int
+    num_labels: int
+    cell_size: tuple
+    margin: int = 8
+    gap: int = 4
+    group_gap: int = 16
+    name_width: int = 120
+    header_height: int = 44
+    caption_height: int = 18
+    footer_height: int = 22
+
+    @property
+    def columns_per_group(self):
+        return 1 + self.num_labels
+
+    @property
+    def row_height(self):
+        return self.cell_size[1] + self.caption_height + self.gap
+
+    def column_x(self, column):
+        group, index = divmod(column, self.columns_per_group)
+        return (
+            self.margin + self.name_width + group * self.group_gap
+            + (group * self.columns_per_group + index) * (self.cell_size[0] + self.gap)
+        )
+
+    def row_y(self, row):
+        return self.margin + self.header_height + row * self.row_height
+
+    @property
+    def size(self):
+        columns = len(GROUPS) * self.columns_per_group
+        width = self.column_x(columns - 1) + self.cell_size[0] + self.margin
+        height = self.row_y(self.num_rows) + self.footer_height + self.margin
+        return width, height
+
+
+def render_sheet(rows, labels, cell_size=(200, 150), title=""):
+    """Composes `SheetRow`s into one labelled sheet.
+
+    Args:
+        rows: `SheetRow`s from `build_row`, each with the same labels.
+        labels: the method labels, in column order.
+        cell_size: (width, height), the cell size the rows were built with.
+        title: optional text in the top-left corner.
+
+    Returns:
+        PIL RGB image of size `SheetLayout(len(rows), len(labels), cell_size).size`.
+    """
+    layout = SheetLayout(len(rows), len(labels), tuple(cell_size))
+    sheet = Image.new("RGB", layout.size, WHITE)
+    draw = ImageDraw.Draw(sheet)
+    small, large = font(12), font(15)
+    names = ["photo", *labels]
+    top = layout.margin
+    if title:
+        draw.text((layout.margin, top), title, fill=TEXT, font=large)
+    for group, group_name in enumerate(GROUPS):
+        first = layout.column_x(group * layout.columns_per_group)
+        draw.text((first, top), group_name, fill=TEXT, font=large)
+        for index, name in enumerate(names):
+            x = layout.column_x(group * layout.columns_per_group + index)
+            text = _truncate(draw, name, small, cell_size[0])
+            draw.text((x, top + 22), text, fill=TEXT, font=small)
+    for row_index, row in enumerate(rows):
+        y = layout.row_y(row_index)
+        name = _truncate(draw, row.name, small, layout.name_width - 6)
+        draw.text((layout.margin, y + cell_size[1] // 2 - 7), name, fill=TEXT, font=small)
+        for column, (cell, caption) in enumerate(zip(row.cells, row.captions)):
+            x = layout.column_x(column)
+            sheet.paste(cell, (x, y))
+            if caption:
+                text = _truncate(draw, caption, small, cell_size[0])
+                draw.text((x, y + cell_size[1] + 2), text, fill=TEXT, font=small)
+    footer = f"{DEPTH_LEGEND}.   {EDGE_LEGEND}."
+    draw.text((layout.margin, layout.size[1] - layout.margin - 16), footer, fill=TEXT, font=small)
+    return sheet
+
+
+def _truncate(draw, text, text_font, width):
+    """`text`, shortened with an ellipsis to fit `width` pixels."""
+    if text_size(draw, text, text_font)[0] <= width:
+        return text
+    while text and text_size(draw, text + "…", text_font)[0] > width:
+        text = text[:-1]
+    return text + "…"
+
+
+# Trade-off plot.
+
+
+def nice_ticks(low, high, count=5):
+    """Round tick values covering [low, high] (1, 2, 2.5 or 5 × 10^k steps)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"axis range must be finite, got [{low}, {high}].")
+    if high <= low:
+        pad = abs(low) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    raw = (high - low) / max(1, count - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    start = math.floor(low / step) * step
+    ticks = [round(start, 12)]
+    while ticks[-1] < high - 1e-9 * step:
+        ticks.append(round(start + len(ticks) * step, 12))
+    return ticks
+
+
+@dataclasses.dataclass
+class PlotPoint:
+    """One method on the trade-off plot: means and standard deviations."""
+
+    label: str
+    x: float
+    y: float
+    x_std: float = 0.0
+    y_std: float = 0.0
+
+
+def tradeoff_plot(points, x_label, y_label, title="", size=(720, 520)):
+    """Scatter plot of methods with error bars, labelled points and axes.
+
+    Args:
+        points: `PlotPoint`s; non-finite ones are left out (and not returned).
+        x_label, y_label: axis titles.
+        title: text above the plot.
+        size: (width, height) in pixels.
+
+    Returns:
+        (PIL RGB image, list of (label, (px, py), colour) for each drawn
+        marker, px/py its centre in image pixels).
+    """
+    points = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
+    width, height = size
+    left, right, top, bottom = 90, 30, 40, 70
+    image = Image.new("RGB", size, WHITE)
+    draw = ImageDraw.Draw(image)
+    small, large = font(12), font(15)
+    if title:
+        draw.text((left, 10), title, fill=TEXT, font=large)
+
+    def extent(values, spreads):
+        low = min([v - s for v, s in zip(values, spreads)] or [0.0])
+        high = max([v + s for v, s in zip(values, spreads)] or [1.0])
+        pad = 0.05 * (high - low)  # Keeps markers and labels off the frame.
+        return nice_ticks(max(low - pad, 0.0) if low >= 0 else low - pad, high + pad)
+
+    x_ticks = extent([p.x for p in points], [_finite(p.x_std) for p in points])
+    y_ticks = extent([p.y for p in points], [_finite(p.y_std) for p in points])
+    plot_box = (left, top, width - right, height - bottom)
+
+    def to_pixel(x, y):
+        px = plot_box[0] + (x - x_ticks[0]) / (x_ticks[-1] - x_ticks[0]) * (plot_box[2] - plot_box[0])
+        py = plot_box[3] - (y - y_ticks[0]) / (y_ticks[-1] - y_ticks[0]) * (plot_box[3] - plot_box[1])
+        return round(px), round(py)
+
+    draw.rectangle(plot_box, outline=TEXT)
+    for tick in x_ticks:
+        px, _ = to_pixel(tick, y_ticks[0])
+        draw.line((px, plot_box[1], px, plot_box[3]), fill=BACKGROUND)
+        draw.line((px, plot_box[3], px, plot_box[3] + 5), fill=TEXT)
+        text = f"{tick:.3g}"
+        draw.text((px - text_size(draw, text, small)[0] / 2, plot_box[3] + 8), text, fill=TEXT, font=small)
+    for tick in y_ticks:
+        _, py = to_pixel(x_ticks[0], tick)
+        draw.line((plot_box[0], py, plot_box[2], py), fill=BACKGROUND)
+        draw.line((plot_box[0] - 5, py, plot_box[0], py), fill=TEXT)
+        text = f"{tick:.3g}"
+        text_width, text_height = text_size(draw, text, small)
+        draw.text((plot_box[0] - 8 - text_width, py - text_height / 2 - 3), text, fill=TEXT, font=small)
+    draw.rectangle(plot_box, outline=TEXT)
+    x_width = text_size(draw, x_label, large)[0]
+    draw.text(((plot_box[0] + plot_box[2] - x_width) / 2, height - 32), x_label, fill=TEXT, font=large)
+    image.paste(_vertical_text(y_label, large), (12, top))
+
+    drawn = []
+    for index, point in enumerate(points):
+        colour = PALETTE[index % len(PALETTE)]
+        px, py = to_pixel(point.x, point.y)
+        x_std, y_std = _finite(point.x_std), _finite(point.y_std)
+        if x_std:
+            (x0, _), (x1, _) = to_pixel(point.x - x_std, point.y), to_pixel(point.x + x_std, point.y)
+            draw.line((x0, py, x1, py), fill=colour, width=2)
+        if y_std:
+            (_, y0), (_, y1) = to_pixel(point.x, point.y - y_std), to_pixel(point.x, point.y + y_std)
+            draw.line((px, y0, px, y1), fill=colour, width=2)
+        draw.ellipse((px - 6, py - 6, px + 6, py + 6), fill=colour, outline=TEXT)
+        draw.text((px + 9, py - 18), point.label, fill=colour, font=large)
+        drawn.append((point.label, (px, py), colour))
+    return image, drawn
+
+
+def _finite(value):
+    return value if math.isfinite(value) else 0.0
+
+
+def _vertical_text(text, text_font):
+    """`text` rotated by 90° (reading upwards), on white."""
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width, height = text_size(probe, text, text_font)
+    label = Image.new("RGB", (width + 4, height + 8), WHITE)
+    ImageDraw.Draw(label).text((2, 0), text, fill=TEXT, font=text_font)
+    return label.rotate(90, expand=True)
