@@ -67,4 +67,6 @@ def get_base_config():
     # auto = mixed_float16 on GPU, float32 otherwise; or a Keras policy name.
     config.train.mixed_precision = "auto"
     config.train.jit_compile = False  # XLA
+    # none | mirrored (all local GPUs) | multi_worker (machines from TF_CONFIG)
+    config.train.distribute = "none"
     return config

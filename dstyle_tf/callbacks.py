@@ -5,26 +5,58 @@ import numpy as np
 import tensorflow as tf
 
 
+class NonFiniteLossError(RuntimeError):
+    """A loss term became NaN or infinite; the last good checkpoint is kept."""
+
+
 class CheckpointCallback(keras.callbacks.Callback):
-    """Saves a checkpoint every `every` optimizer steps and stops at `total`.
+    """Checkpoints, stops and guards the run, batch by batch.
+
+    - Saves every `every` optimizer steps (the global step is the optimizer's
+      `iterations`) and at `total`, where it stops training.
+    - Stops on a non-finite loss term *before* saving, so the last checkpoint
+      is always a good one; `error` then names the step and the terms.
+    - When `stop_request()` returns a reason (a signal, say), saves at the
+      current step and stops; `interrupted` holds the reason.
 
     `manager` is a `tf.train.CheckpointManager` over the transformation
-    network and the optimizer (whose `iterations` is the global step).
+    network and the optimizer.
     """
 
-    def __init__(self, manager, every, total):
+    def __init__(self, manager, every, total, stop_request=None):
         super().__init__()
         self.manager = manager
         self.every = every
         self.total = total
+        self.stop_request = stop_request or (lambda: None)
+        self.error = None
+        self.interrupted = None
         latest = manager.latest_checkpoint
         self.saved_step = int(latest.rsplit("-", 1)[1]) if latest else None
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        if step >= self.total or step % self.every == 0:
+        bad = sorted(
+            name
+            for name, value in (logs or {}).items()
+            if not np.all(np.isfinite(np.asarray(value, np.float64)))
+        )
+        if bad:
+            last = self.manager.latest_checkpoint or "none"
+            self.error = NonFiniteLossError(
+                f"Non-finite loss at step {step} in {', '.join(bad)}; stopped "
+                f"without saving. Last good checkpoint: {last}. Lower the "
+                "learning rate or the offending loss weight and rerun to "
+                "resume from it."
+            )
+            self.model.stop_training = True
+            return
+        reason = self.stop_request()
+        if step >= self.total or step % self.every == 0 or reason:
             self.save(step)
-        if step >= self.total:
+        if reason:
+            self.interrupted = reason
+        if step >= self.total or reason:
             self.model.stop_training = True
 
     def save(self, step):

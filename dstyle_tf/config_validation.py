@@ -11,6 +11,8 @@ from dstyle_tf.models.layers import PADDINGS
 from dstyle_tf.models.layers import UPSAMPLINGS
 from dstyle_tf.models.vgg import keras_layer_name
 
+DISTRIBUTE_MODES = ("none", "mirrored", "multi_worker")
+
 
 def _choice(name, value, choices):
     if value not in choices:
@@ -66,6 +68,13 @@ def validate_config(config):
         _positive("depth.input_size", config.depth.input_size)
 
     _positive("optimizer.learning_rate", config.optimizer.learning_rate)
+    _choice("train.distribute", config.train.distribute, DISTRIBUTE_MODES)
+    policy = config.train.mixed_precision
+    if policy not in ("auto", "float32", "mixed_float16", "mixed_bfloat16"):
+        raise UserError(
+            "train.mixed_precision must be auto, float32, mixed_float16 or "
+            f"mixed_bfloat16; got {policy!r}."
+        )
     for name in ("steps", "log_every", "checkpoint_every", "sample_every", "keep_checkpoints"):
         value = config.train[name]
         if not isinstance(value, int) or value <= 0:

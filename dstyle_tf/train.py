@@ -8,6 +8,8 @@ Any config field can be overridden with --config.<section>.<field>=value.
 Running the same command again resumes from the last checkpoint.
 """
 
+import os
+import signal
 import sys
 
 from absl import app
@@ -26,16 +28,28 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from dstyle_tf.callbacks import NonFiniteLossError
     from dstyle_tf.errors import UserError
     from dstyle_tf.training import train
 
     try:
-        losses = train(_CONFIG.value, _WORKDIR.value)
+        result = train(_CONFIG.value, _WORKDIR.value)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(losses.items()))
-    print(f"Done. {summary}\nModel: {_WORKDIR.value}/transform_net.keras")
+    except NonFiniteLossError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(3)
+    if result.interrupted:
+        print(
+            f"Stopped by {result.interrupted} at step {result.step}; a checkpoint "
+            "was saved. Run the same command to resume.",
+            file=sys.stderr,
+        )
+        sys.exit(128 + getattr(signal, result.interrupted))
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.losses.items()))
+    print(f"Done at step {result.step}. {summary}")
+    print(f"Model: {os.path.join(_WORKDIR.value, 'transform_net.keras')}")
 
 
 def run():

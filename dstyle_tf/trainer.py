@@ -64,6 +64,8 @@ class StyleTransferTrainer(keras.Model):
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in LOSS_NAMES
         }
+        # Steps whose gradients overflowed under loss scaling (float16).
+        self.skipped_steps = keras.metrics.Sum(name="skipped_steps")
 
     def compute_style_grams(self, style_image):
         style = tf.convert_to_tensor(style_image, tf.float32)
@@ -81,8 +83,15 @@ class StyleTransferTrainer(keras.Model):
         self.optimizer.build(self.transform_net.trainable_variables)
 
     @property
+    def uses_loss_scaling(self):
+        return isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+
+    @property
     def metrics(self):
-        return list(self.trackers.values())
+        metrics = list(self.trackers.values())
+        if self.compiled and self.uses_loss_scaling:
+            metrics.append(self.skipped_steps)
+        return metrics
 
     def call(self, images, training=False):
         return self.transform_net(images, training=training)
@@ -120,13 +129,25 @@ class StyleTransferTrainer(keras.Model):
     def train_step(self, data):
         images = data[0] if isinstance(data, tuple) else data
         variables = self.transform_net.trainable_variables
+        # Each replica sees 1/N of the global batch and the optimizer sums
+        # the replicas' gradients, so the per-replica loss is divided by N.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
             stylized = self.transform_net(images, training=True)
             terms = self.compute_losses(images, stylized)
             # Under mixed precision the optimizer is a LossScaleOptimizer and
             # scales the loss; otherwise scale_loss returns it unchanged.
-            scaled = self.optimizer.scale_loss(terms["loss"])
+            scaled = self.optimizer.scale_loss(terms["loss"] / replicas)
         gradients = tape.gradient(scaled, variables)
+        if self.uses_loss_scaling:
+            # The optimizer skips this update if any gradient overflowed;
+            # count it, and keep non-finite values out of the loss means.
+            finite = tf.reduce_all(
+                [tf.reduce_all(tf.math.is_finite(g)) for g in gradients]
+            )
+            self.skipped_steps.update_state(1.0 - tf.cast(finite, tf.float32))
+            self.optimizer.apply(gradients, variables)
+            return self.update_trackers(terms, finite)
         self.optimizer.apply(gradients, variables)
         return self.update_trackers(terms)
 
@@ -135,10 +156,15 @@ class StyleTransferTrainer(keras.Model):
         stylized = self.transform_net(images, training=False)
         return self.update_trackers(self.compute_losses(images, stylized))
 
-    def update_trackers(self, terms):
+    def update_trackers(self, terms, include=None):
+        """Adds the terms to the running means (only if `include`, if given)."""
+        weight = 1.0 if include is None else tf.cast(include, tf.float32)
         for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+            value = terms[name]
+            if include is not None:
+                value = tf.where(include, value, tf.zeros_like(value))
+            tracker.update_state(value, sample_weight=weight)
+        return {metric.name: metric.result() for metric in self.metrics}
 
 
 def make_optimizer(learning_rate, dtype_policy):

@@ -9,10 +9,13 @@ Workdir layout:
 """
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
+import signal
 import sys
+import threading
 
 import keras
 import numpy as np
@@ -144,55 +147,143 @@ def write_json(path, payload):
     os.replace(tmp, path)
 
 
+@dataclasses.dataclass
+class TrainResult:
+    """What a call to `train` achieved."""
+
+    losses: dict
+    step: int
+    interrupted: str | None = None  # the signal's name, if stopped by one
+
+
+class StopSignals:
+    """Turns SIGINT/SIGTERM into a request to checkpoint and stop cleanly.
+
+    A second signal of the same kind while stopping gets the default
+    behaviour (Ctrl-C twice aborts at once).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.received:
+            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+            signal.raise_signal(signum)
+        self.received = signal.Signals(signum).name
+        logging.warning("%s received: saving a checkpoint and stopping.", self.received)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def make_strategy(name):
+    """The tf.distribute strategy named in `train.distribute`."""
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UserError(f"Unknown train.distribute {name!r}.")
+
+
+def is_chief(strategy):
+    """True except on non-chief workers of a multi-worker run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type in (None, "chief") or (
+        resolver.task_type == "worker"
+        and resolver.task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict()
+    )
+
+
+def restore_latest(checkpoint, manager):
+    """Restores the newest readable checkpoint; returns its path or None.
+
+    A damaged newest checkpoint (a disk error, a copy cut short) is skipped
+    with a warning and the one before it is used.
+    """
+    for path in reversed(manager.checkpoints):
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+        except Exception as e:  # OpError, IndexError, AssertionError, ...
+            logging.warning("Skipping unreadable checkpoint %s: %s", path, e)
+            continue
+        logging.info("Resumed from %s", path)
+        return path
+    return None
+
+
 def train(config, workdir):
     """Trains (or resumes) one style and writes the artefacts into `workdir`.
 
+    Running it again with the same workdir resumes from the last checkpoint.
+    SIGINT/SIGTERM save a checkpoint and return early (`interrupted` set);
+    a non-finite loss raises `NonFiniteLossError` without saving.
+
     Returns:
-        dict of the final loss terms (floats).
+        a `TrainResult`.
     """
     validate_config(config)
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     policy = resolve_dtype_policy(config.train.mixed_precision)
-    logging.info("dtype policy: %s", policy)
-    write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+    strategy = make_strategy(config.train.distribute)
+    chief = is_chief(strategy)
+    logging.info("dtype policy %s, %d replica(s)", policy, strategy.num_replicas_in_sync)
+    if chief:
+        write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+    # Non-chief workers write their (identical) checkpoints aside.
+    ckpt_dir = os.path.join(workdir, "checkpoints")
+    if not chief:
+        ckpt_dir = os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
 
-    with dtype_policy(policy):
+    with dtype_policy(policy), StopSignals() as stop:
         dataset = data_lib.make_dataset(config.data, seed=config.seed)
-        trainer = build_trainer(config)
-        trainer.compile(
-            optimizer=make_optimizer(config.optimizer.learning_rate, policy),
-            jit_compile=config.train.jit_compile,
-        )
-        net = trainer.transform_net
-
-        checkpoint = tf.train.Checkpoint(
-            transform_net=net, optimizer=trainer.optimizer
-        )
-        manager = tf.train.CheckpointManager(
-            checkpoint,
-            os.path.join(workdir, "checkpoints"),
-            max_to_keep=config.train.keep_checkpoints,
-        )
-        if manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            logging.info("Resumed from %s", manager.latest_checkpoint)
+        with strategy.scope():
+            trainer = build_trainer(config)
+            trainer.compile(
+                optimizer=make_optimizer(config.optimizer.learning_rate, policy),
+                jit_compile=config.train.jit_compile,
+            )
+            checkpoint = tf.train.Checkpoint(
+                transform_net=trainer.transform_net, optimizer=trainer.optimizer
+            )
+            manager = tf.train.CheckpointManager(
+                checkpoint, ckpt_dir, max_to_keep=config.train.keep_checkpoints
+            )
+            restore_latest(checkpoint, manager)
         step = int(trainer.optimizer.iterations.numpy())
         total = config.train.steps
         samples = next(iter(dataset.take(1)))[: config.train.num_samples]
 
         logs = {}
         per_epoch = config.train.log_every
-        while step < total:
-            callbacks = [
-                CheckpointCallback(manager, config.train.checkpoint_every, total),
-                ScalarLogger(os.path.join(workdir, "tensorboard", "train")),
-                ImageSampleCallback(
-                    os.path.join(workdir, "tensorboard", "samples"),
-                    samples,
-                    config.train.sample_every,
-                ),
-            ]
+        guard = CheckpointCallback(
+            manager, config.train.checkpoint_every, total, lambda: stop.received
+        )
+        callbacks = [guard, ScalarLogger(os.path.join(workdir, "tensorboard", "train"))]
+        callbacks.append(
+            ImageSampleCallback(
+                os.path.join(workdir, "tensorboard", "samples"),
+                samples,
+                config.train.sample_every,
+            )
+        )
+        while step < total and not guard.interrupted:
             history = trainer.fit(
                 dataset,
                 epochs=math.ceil(total / per_epoch),
@@ -203,19 +294,24 @@ def train(config, workdir):
                 # A live progress bar on a terminal, a line per epoch in logs.
                 verbose=1 if sys.stdout.isatty() else 2,
             )
+            if guard.error:
+                raise guard.error
             logs = {k: float(v[-1]) for k, v in history.history.items()}
             new_step = int(trainer.optimizer.iterations.numpy())
-            if new_step == step:
+            if new_step == step and not guard.interrupted:
                 raise RuntimeError("Training made no progress.")
             step = new_step
 
+        if guard.interrupted:
+            return TrainResult(logs, step, guard.interrupted)
         if not logs:
             logs = evaluate_losses(trainer, dataset)
-        net_f32 = float32_copy(net)
+        net_f32 = float32_copy(trainer.transform_net)
 
-    write_json(os.path.join(workdir, "final_losses.json"), {**logs, "step": step})
-    save_keras_atomically(net_f32, os.path.join(workdir, MODEL_FILE))
-    return logs
+    if chief:
+        write_json(os.path.join(workdir, "final_losses.json"), {**logs, "step": step})
+        save_keras_atomically(net_f32, os.path.join(workdir, MODEL_FILE))
+    return TrainResult(logs, step)
 
 
 def evaluate_losses(trainer, dataset, steps=1):

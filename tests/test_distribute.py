@@ -1,0 +1,75 @@
+"""tf.distribute: 2 logical CPU devices give the same training as 1 device."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+# Runs in a fresh process: logical devices must be set before TF starts.
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from dstyle_tf.data import synthetic_images
+    from dstyle_tf.models import TransformNet
+    from dstyle_tf.models.depth import DepthNetwork
+    from dstyle_tf.models.vgg import VGGFeatures
+    from dstyle_tf.trainer import StyleTransferTrainer, make_optimizer
+
+    images = synthetic_images(4, 32, seed=1)  # one global batch of 4
+    style = synthetic_images(1, 32, seed=2)[0]
+    keras.utils.set_random_seed(0)
+    vgg = VGGFeatures(weights=None)
+    depth = DepthNetwork(preset=None, input_size=126)
+    init = TransformNet(filters=8, num_residual_blocks=1, normalization="instance")
+    init.build()
+
+    def run(strategy):
+        with strategy.scope():
+            net = TransformNet.from_config(init.get_config())
+            net.build()
+            net.set_weights(init.get_weights())
+            trainer = StyleTransferTrainer(net, vgg, style, depth_net=depth, depth_weight=5.0)
+            trainer.compile(optimizer=make_optimizer(1e-3, "float32"))
+        data = tf.data.Dataset.from_tensors(images).repeat()
+        history = trainer.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
+        return {
+            "replicas": strategy.num_replicas_in_sync,
+            "loss": [float(v) for v in history.history["loss"]],
+            "depth_loss": float(history.history["depth_loss"][-1]),
+            "weights": [w.tolist() for w in net.get_weights()[:2]],
+        }
+
+    one = run(tf.distribute.OneDeviceStrategy("/cpu:0"))
+    two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    print(json.dumps({"one": one, "two": two}))
+    """
+)
+
+
+def test_mirrored_on_two_logical_cpus_matches_one_device():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    one, two = out["one"], out["two"]
+    assert one["replicas"] == 1 and two["replicas"] == 2
+    assert one["loss"] == pytest.approx(two["loss"], rel=1e-4)
+    assert one["depth_loss"] == pytest.approx(two["depth_loss"], rel=1e-4)
+    import numpy as np
+
+    for a, b in zip(one["weights"], two["weights"]):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-3, atol=1e-5)
