@@ -6,13 +6,17 @@ step sees the configured batch), repeated forever and prefetched.
 """
 
 import os
+import threading
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
+from PIL import ImageOps
 
+from dstyle_tf import image_io
 from dstyle_tf.errors import UserError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 RESIZE_MODES = ("resize", "center_crop", "random_crop")
 
 
@@ -81,20 +85,90 @@ def list_image_files(folder):
     return sorted(files)
 
 
-def _decode_file(path):
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    return tf.ensure_shape(image, (None, None, 3))
+class SkippedFiles:
+    """Thread-safe record of the files a pipeline could not use, and why."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.reasons = {}
+
+    def add(self, path, reason):
+        with self._lock:
+            self.reasons.setdefault(path, reason)
+
+    def __len__(self):
+        return len(self.reasons)
+
+    def summary(self, limit=10):
+        """One line per file (at most `limit`), for logs."""
+        items = sorted(self.reasons.items())
+        lines = [f"  {path}: {reason}" for path, reason in items[:limit]]
+        if len(items) > limit:
+            lines.append(f"  ... and {len(items) - limit} more")
+        return "\n".join(lines)
 
 
-def folder_dataset(config, seed=0):
-    """Images from a folder tree (jpg, png, bmp, gif, webp)."""
+def read_training_image(path, size):
+    """Decodes one file to uint8 RGB (H, W, 3), upright, at least `size`.
+
+    Any mode Pillow reads is converted (grayscale, palette, RGBA on white,
+    16-bit, CMYK; the first frame of an animation). JPEGs are decoded at a
+    reduced scale when they are much larger than needed (Pillow's draft
+    mode), which makes decoding large photos several times faster.
+
+    Raises:
+        image_io.ImageReadError: for anything that is not a readable image.
+    """
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft("RGB", (size, size))
+            image.load()
+            image = image_io._to_rgb(ImageOps.exif_transpose(image))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise image_io.ImageReadError(f"{type(e).__name__}: {e}") from None
+    return np.asarray(image, np.uint8)
+
+
+def _check_some_image_is_usable(files, size, skipped):
+    """Fails early, with reasons, if no file in the folder can be decoded."""
+    for path in files:
+        try:
+            read_training_image(path, size)
+            return
+        except image_io.ImageReadError as e:
+            skipped.add(path, str(e))
+    raise UserError(
+        f"None of the {len(files)} image files is readable:\n{skipped.summary()}"
+    )
+
+
+def folder_dataset(config, seed=0, skipped=None):
+    """Images from a folder tree (jpg, png, bmp, gif, webp, tiff).
+
+    Files that cannot be decoded are skipped and recorded in `skipped`.
+    """
+    skipped = SkippedFiles() if skipped is None else skipped
     files = list_image_files(config.folder)
+    _check_some_image_is_usable(files, config.image_size, skipped)
+
+    def decode(path):
+        path = path.decode() if isinstance(path, bytes) else str(path)
+        try:
+            return read_training_image(path, config.image_size)
+        except image_io.ImageReadError as e:
+            skipped.add(path, str(e))
+            return np.zeros((0, 0, 3), np.uint8)
+
     dataset = tf.data.Dataset.from_tensor_slices(files)
     dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(_decode_file, num_parallel_calls=tf.data.AUTOTUNE)
-    # Unreadable files are skipped rather than ending the run.
-    dataset = dataset.ignore_errors()
+    dataset = dataset.map(
+        lambda path: tf.ensure_shape(
+            tf.numpy_function(decode, [path], tf.uint8, stateful=False), (None, None, 3)
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    dataset = dataset.filter(lambda image: tf.size(image) > 0)
     return _finish(dataset, config, seed)
 
 
@@ -169,11 +243,17 @@ SOURCES = {
 }
 
 
-def make_dataset(config, seed=0):
-    """The training dataset described by `config` (a `config.data` section)."""
+def make_dataset(config, seed=0, skipped=None):
+    """The training dataset described by `config` (a `config.data` section).
+
+    Args:
+        skipped: optional `SkippedFiles` that collects unreadable files.
+    """
     if config.source not in SOURCES:
         raise UserError(
             f"Unknown data.source {config.source!r}; choose one of "
             f"{', '.join(SOURCES)}."
         )
+    if config.source == "folder":
+        return folder_dataset(config, seed=seed, skipped=skipped)
     return SOURCES[config.source](config, seed=seed)

@@ -252,7 +252,8 @@ def train(config, workdir):
         ckpt_dir = os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
 
     with dtype_policy(policy), StopSignals() as stop:
-        dataset = data_lib.make_dataset(config.data, seed=config.seed)
+        skipped = data_lib.SkippedFiles()
+        dataset = data_lib.make_dataset(config.data, seed=config.seed, skipped=skipped)
         with strategy.scope():
             trainer = build_trainer(config)
             trainer.compile(
@@ -302,6 +303,7 @@ def train(config, workdir):
                 raise RuntimeError("Training made no progress.")
             step = new_step
 
+        report_skipped(skipped, workdir if chief else None)
         if guard.interrupted:
             return TrainResult(logs, step, guard.interrupted)
         if not logs:
@@ -312,6 +314,19 @@ def train(config, workdir):
         write_json(os.path.join(workdir, "final_losses.json"), {**logs, "step": step})
         save_keras_atomically(net_f32, os.path.join(workdir, MODEL_FILE))
     return TrainResult(logs, step)
+
+
+def report_skipped(skipped, workdir=None):
+    """Logs the unreadable training images and lists them in the workdir."""
+    if not len(skipped):
+        return
+    logging.warning(
+        "Skipped %d unreadable image file(s):\n%s", len(skipped), skipped.summary()
+    )
+    if workdir:
+        lines = [f"{path}\t{reason}" for path, reason in sorted(skipped.reasons.items())]
+        with open(os.path.join(workdir, "skipped_images.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 def evaluate_losses(trainer, dataset, steps=1):

@@ -1,5 +1,7 @@
 """Input pipelines: synthetic, image folders and TFDS (mock data)."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,6 +9,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from dstyle_tf import data as data_lib
+from dstyle_tf import image_io
 from dstyle_tf.errors import UserError
 
 from conftest import smoke_config
@@ -102,3 +105,67 @@ def test_unknown_source_is_rejected():
     config = smoke_config(data__source="imagenet").data
     with pytest.raises(UserError, match="Unknown data.source"):
         data_lib.make_dataset(config)
+
+
+def _messy_folder(folder, rng):
+    """Every kind of file a user's photo folder holds."""
+    folder.mkdir(exist_ok=True)
+    rgb = rng.integers(0, 255, (48, 64, 3), np.uint8)
+    Image.fromarray(rgb).save(folder / "good.jpg")
+    good = (folder / "good.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    (folder / "garbage.jpg").write_bytes(rng.integers(0, 255, 500, np.uint8).tobytes())
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("hello, not a picture")
+    Image.fromarray(rgb[..., 0]).save(folder / "gray.png")
+    Image.fromarray(rgb).convert("P").save(folder / "palette.png")
+    Image.fromarray(np.dstack([rgb, rgb[..., :1]])).save(folder / "rgba.png")
+    Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(folder / "sixteen.png")
+    Image.fromarray(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    frames = [Image.fromarray(rgb), Image.fromarray(255 - rgb)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
+    Image.fromarray(rgb[:5, :7]).save(folder / "tiny.png")
+    Image.fromarray(rng.integers(0, 255, (1500, 2000, 3), np.uint8)).save(folder / "large.jpg")
+    return {"truncated.jpg", "garbage.jpg", "empty.png", "text.png"}
+
+
+def test_messy_folder_uses_good_images_and_reports_bad_ones(tmp_path, rng):
+    bad = _messy_folder(tmp_path / "photos", rng)
+    config = smoke_config(
+        data__source="folder", data__folder=str(tmp_path / "photos"), data__batch_size=3,
+        data__image_size=32, data__shuffle_buffer=4,
+    ).data
+    skipped = data_lib.SkippedFiles()
+    dataset = data_lib.make_dataset(config, skipped=skipped)
+    # 9 usable files: three passes over the folder.
+    for batch in _batches(dataset, 9):
+        _check_batch(batch, 3, 32)
+    assert {os.path.basename(p) for p in skipped.reasons} == bad
+    assert all(reason for reason in skipped.reasons.values())
+
+
+def test_every_usable_mode_decodes_to_rgb(tmp_path, rng):
+    bad = _messy_folder(tmp_path, rng)
+    for path in sorted(tmp_path.iterdir()):
+        if path.name in bad:
+            with pytest.raises(image_io.ImageReadError):
+                data_lib.read_training_image(str(path), 32)
+            continue
+        image = data_lib.read_training_image(str(path), 32)
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, path.name
+        assert min(image.shape[:2]) >= min(5, 32)
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale(tmp_path, rng):
+    _messy_folder(tmp_path, rng)
+    image = data_lib.read_training_image(str(tmp_path / "large.jpg"), 256)
+    assert image.shape[0] >= 256 and image.shape[0] < 1500  # draft mode, not full size
+
+
+def test_folder_without_any_usable_image_fails_before_training(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "b.png").write_text("nope")
+    config = smoke_config(data__source="folder", data__folder=str(tmp_path)).data
+    with pytest.raises(UserError, match="None of the 2 image files is readable") as info:
+        data_lib.make_dataset(config)
+    assert "a.jpg" in str(info.value) and "b.png" in str(info.value)

@@ -115,3 +115,17 @@ def test_non_finite_loss_stops_without_saving(tmp_path, monkeypatch):
         value = reader.get_tensor(name)
         if np.issubdtype(np.asarray(value).dtype, np.floating):
             assert np.all(np.isfinite(value)), name
+
+
+def test_training_on_a_messy_folder_runs_to_the_end(tmp_path, rng):
+    from test_data import _messy_folder
+
+    bad = _messy_folder(tmp_path / "photos", rng)
+    workdir = str(tmp_path / "run")
+    config = smoke_config(data__source="folder", data__folder=str(tmp_path / "photos"),
+                          data__image_size=32, data__batch_size=3, train__steps=6,
+                          train__log_every=3, train__checkpoint_every=3)
+    result = training.train(config, workdir)
+    assert result.step == 6 and os.path.isfile(os.path.join(workdir, "transform_net.keras"))
+    listed = open(os.path.join(workdir, "skipped_images.txt")).read().splitlines()
+    assert {os.path.basename(line.split("\t")[0]) for line in listed} == bad
