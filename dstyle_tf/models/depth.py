@@ -40,6 +40,19 @@ TINY_ARCHITECTURE = {
     "neck_hidden_dims": [16, 32, 64, 64],
     "fusion_hidden_dim": 32,
     "head_hidden_dim": 16,
+    "feature_keys": ["stage1", "stage2", "stage3", "stage4"],
+}
+# The architecture of the `depth_anything_v2_small` preset (DINOv2-S + DPT),
+# for random-weight stand-ins with the real cost (benchmarks).
+SMALL_ARCHITECTURE = {
+    "num_layers": 12,
+    "hidden_dim": 384,
+    "num_heads": 6,
+    "intermediate_dim": 1536,
+    "neck_hidden_dims": [48, 96, 192, 384],
+    "fusion_hidden_dim": 64,
+    "head_hidden_dim": 32,
+    "feature_keys": ["stage3", "stage6", "stage9", "stage12"],
 }
 
 
@@ -64,7 +77,7 @@ def build_depth_anything(architecture, input_size):
         fusion_hidden_dim=arch["fusion_hidden_dim"],
         head_hidden_dim=arch["head_hidden_dim"],
         head_in_index=-1,
-        feature_keys=["stage1", "stage2", "stage3", "stage4"],
+        feature_keys=arch["feature_keys"],
     )
     return keras_hub.models.DepthAnythingDepthEstimator(
         backbone=backbone, depth_estimation_type="relative"
