@@ -183,7 +183,7 @@ def stylize_image(
     image,
     stylizer,
     tile_size=1024,
-    tile_overlap=64,
+    tile_overlap=128,
     tile_context=32,
     preserve_color=False,
     on_tile=None,
@@ -370,7 +370,7 @@ def define_flags():
         lower_bound=0,
     )
     flags.DEFINE_integer(
-        "tile_overlap", 64, "Pixels by which neighbouring tiles overlap and are cross-faded.",
+        "tile_overlap", 128, "Pixels by which neighbouring tiles overlap and are cross-faded.",
         lower_bound=0,
     )
     flags.DEFINE_integer(
