@@ -30,11 +30,16 @@ setup(
         "pillow>=10.0",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "tensorflow-serving-api>=2.20,<2.22"],
+        # gRPC client protos for TF Serving and exact warm-up records.
+        "serving": ["tensorflow-serving-api>=2.20,<2.22"],
     },
     entry_points={
         "console_scripts": [
             "dstyle-train=dstyle_tf.train:run",
+            "dstyle-stylize=dstyle_tf.stylize:run",
+            "dstyle-evaluate=dstyle_tf.evaluate:run",
+            "dstyle-optimize=dstyle_tf.optimize:run",
         ],
     },
 )
