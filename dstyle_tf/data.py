@@ -124,7 +124,7 @@ def read_training_image(path, size):
             if image.format == "JPEG":
                 image.draft("RGB", (size, size))
             image.load()
-            image = image_io._to_rgb(ImageOps.exif_transpose(image))
+            image = image_io.to_rgb(ImageOps.exif_transpose(image))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise image_io.ImageReadError(f"{type(e).__name__}: {e}") from None
     return np.asarray(image, np.uint8)

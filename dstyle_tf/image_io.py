@@ -24,7 +24,7 @@ class ImageReadError(ValueError):
     """A file could not be read as an image (missing, corrupt, not an image)."""
 
 
-def _to_rgb(image):
+def to_rgb(image):
     """Converts any PIL mode to 8-bit RGB; transparency is put on white."""
     if image.mode in _SIXTEEN_BIT_MODES or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float32)
@@ -69,7 +69,7 @@ def load_image(path, max_size=None):
         with Image.open(path) as image:
             image.load()
             image = ImageOps.exif_transpose(image)
-            image = _to_rgb(image)
+            image = to_rgb(image)
     except FileNotFoundError as e:
         raise ImageReadError(f"{path}: no such file") from e
     except IsADirectoryError as e:
