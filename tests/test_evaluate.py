@@ -231,3 +231,28 @@ def test_cli_helpfull_documents_every_flag():
                  "optimize_steps", "optimize_learning_rate", "content_weight", "style_weight",
                  "depth_weight", "tv_weight", "sheet_cell_width", "sheet_rows", "save_images"):
         assert re.search(rf"--(\[no\])?{flag}:", result.stdout), flag
+
+
+class _FlatDepth:
+    """A depth network that sees no depth at all."""
+
+    def raw_depth(self, images):
+        return np.zeros((len(images), 14, 14, 1), np.float32)
+
+
+def test_flat_photo_depth_skips_depth_metrics_but_not_the_image(vgg, files):
+    from dstyle_tf.evaluation import sheets
+
+    judge = runner.Judge(vgg, _FlatDepth(), image_io.load_image(files / "style.png"))
+    photo = image_io.load_image(files / "photos" / "photo0.png")
+
+    result = runner.evaluate_photo("flat", photo, [runner.Method("same", lambda p: p)], judge)
+
+    (row,) = result.rows
+    assert all(np.isnan(row[name]) for name in runner.DEPTH_METRICS)
+    assert row["edge_f1"] == pytest.approx(1.0)
+    assert metrics.aggregate(result.rows)["depth_ssi_rmse"]["count"] == 0
+    captions = report_lib.cell_captions(result.rows)
+    assert captions["depth:same"] == "no depth in the photo"
+    sheet_row = sheets.build_row("flat", photo, result.stylised, result.depths, (32, 24), captions)
+    assert len(sheet_row.cells) == 6

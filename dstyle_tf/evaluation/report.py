@@ -145,6 +145,7 @@ def cell_captions(rows):
         captions[label] = f"Gram {row['gram_distance']:.3g}  {row['seconds']:.1f}s"
         captions[f"depth:{label}"] = (
             f"SSI-RMSE {row['depth_ssi_rmse']:.2f}  Spearman {row['depth_spearman']:.2f}"
+            if math.isfinite(row["depth_ssi_rmse"]) else "no depth in the photo"
         )
         captions[f"edges:{label}"] = f"F1 {row['edge_f1']:.2f}  spur. {row['edge_spurious']:.2f}"
     return captions

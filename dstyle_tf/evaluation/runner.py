@@ -38,6 +38,7 @@ from dstyle_tf.metrics import gram_matrices
 from dstyle_tf.metrics import structure_metrics
 
 OPTIMIZE_LABELS = ("gatys", "gatys+depth")
+DEPTH_METRICS = ("depth_ssi_rmse", "depth_spearman", "depth_whdr")
 
 
 @dataclasses.dataclass
@@ -146,10 +147,19 @@ def evaluate_photo(name, photo, methods, judge):
     depth_maps = judge.depths(np.stack([photo, *(stylised[label] for label in labels)]))
     depths = dict(zip(["photo", *labels], depth_maps))
     photo_features = judge.features(photo)
+    # A flat photo depth map has no depth order to keep: depth metrics are
+    # left as NaN (skipped by the averages) rather than failing the run.
+    has_depth = np.ptp(depths["photo"]) > 0
+    if not has_depth:
+        logging.warning("%s: the depth network sees no depth in the photo; depth metrics skipped.", name)
     rows = []
     for label in labels:
         row = {"image": name, "model": label}
-        row.update(structure_metrics(photo, stylised[label], depths["photo"], depths[label]))
+        if has_depth:
+            row.update(structure_metrics(photo, stylised[label], depths["photo"], depths[label]))
+        else:
+            row.update(dict.fromkeys(DEPTH_METRICS, float("nan")))
+            row.update(structure_metrics(photo, stylised[label]))
         features = judge.features(stylised[label])
         row["gram_distance"] = gram_distance(features, judge.style_grams)
         row["content_distance"] = content_distance(features, photo_features)

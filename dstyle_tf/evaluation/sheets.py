@@ -91,8 +91,10 @@ def colorize_depths(reference, others=()):
     maps = [reference]
     for depth in others:
         depth = np.asarray(depth, np.float64).squeeze()
-        scale, shift = align_scale_shift(reference, depth)
-        maps.append(scale * depth + shift)
+        if np.ptp(reference) > 0:  # A flat reference has nothing to align to.
+            scale, shift = align_scale_shift(reference, depth)
+            depth = scale * depth + shift
+        maps.append(depth)
     return [colormap((depth - low) / span) for depth in maps]
 
 
