@@ -164,7 +164,13 @@ class StyleTransferTrainer(keras.Model):
             if include is not None:
                 value = tf.where(include, value, tf.zeros_like(value))
             tracker.update_state(value, sample_weight=weight)
-        return {metric.name: metric.result() for metric in self.metrics}
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        extended = tf.distribute.get_strategy().extended
+        if getattr(extended, "_in_multi_worker_mode", lambda: False)():
+            # Keras averages step outputs across workers with
+            # reduce(MEAN, axis=0), which needs a leading axis.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
 
 def make_optimizer(learning_rate, dtype_policy):

@@ -246,10 +246,12 @@ def train(config, workdir):
     logging.info("dtype policy %s, %d replica(s)", policy, strategy.num_replicas_in_sync)
     if chief:
         write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
-    # Non-chief workers write their (identical) checkpoints aside.
+    # Every worker restores from the chief's checkpoints (a shared file
+    # system); saving is collective, so the others write theirs aside.
     ckpt_dir = os.path.join(workdir, "checkpoints")
+    save_dir = ckpt_dir
     if not chief:
-        ckpt_dir = os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
+        save_dir = os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
 
     with dtype_policy(policy), StopSignals() as stop:
         skipped = data_lib.SkippedFiles()
@@ -264,9 +266,12 @@ def train(config, workdir):
                 transform_net=trainer.transform_net, optimizer=trainer.optimizer
             )
             manager = tf.train.CheckpointManager(
-                checkpoint, ckpt_dir, max_to_keep=config.train.keep_checkpoints
+                checkpoint, save_dir, max_to_keep=config.train.keep_checkpoints
             )
-            restore_latest(checkpoint, manager)
+            restore_latest(
+                checkpoint,
+                manager if chief else tf.train.CheckpointManager(checkpoint, ckpt_dir, None),
+            )
         step = int(trainer.optimizer.iterations.numpy())
         total = config.train.steps
         samples = next(iter(dataset.take(1)))[: config.train.num_samples]
@@ -276,14 +281,16 @@ def train(config, workdir):
         guard = CheckpointCallback(
             manager, config.train.checkpoint_every, total, lambda: stop.received
         )
-        callbacks = [guard, ScalarLogger(os.path.join(workdir, "tensorboard", "train"))]
-        callbacks.append(
-            ImageSampleCallback(
-                os.path.join(workdir, "tensorboard", "samples"),
-                samples,
-                config.train.sample_every,
+        callbacks = [guard]
+        if chief:
+            callbacks.append(ScalarLogger(os.path.join(workdir, "tensorboard", "train")))
+            callbacks.append(
+                ImageSampleCallback(
+                    os.path.join(workdir, "tensorboard", "samples"),
+                    samples,
+                    config.train.sample_every,
+                )
             )
-        )
         while step < total and not guard.interrupted:
             history = trainer.fit(
                 dataset,

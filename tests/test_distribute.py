@@ -73,3 +73,41 @@ def test_mirrored_on_two_logical_cpus_matches_one_device():
 
     for a, b in zip(one["weights"], two["weights"]):
         np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-3, atol=1e-5)
+
+
+def _free_ports(n):
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multi_worker_training_on_two_local_processes(tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    workdir = str(tmp_path / "run")
+    procs = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(tf_config))
+        cmd = [sys.executable, "-m", "dstyle_tf.train", "--config=configs/smoke.py",
+               f"--workdir={workdir}", "--config.data.image_size=32", "--config.train.steps=4",
+               "--config.train.log_every=2", "--config.train.checkpoint_every=2",
+               "--config.train.distribute=multi_worker"]
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=400) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+        assert "Done at step 4" in out
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
+        "checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index",
+        "ckpt-4.data-00000-of-00001", "ckpt-4.index",
+    ]
+    # Only the chief writes TensorBoard events and the model.
+    assert len(os.listdir(os.path.join(workdir, "tensorboard", "train"))) == 1
+    assert os.path.isfile(os.path.join(workdir, "transform_net.keras"))
