@@ -93,6 +93,8 @@ def test_model_specs_and_bad_inputs(files):
         runner.check_inputs(runner.EvaluationConfig(**{**base, "content": str(files / "nope")}))
     with pytest.raises(UserError, match="no such file"):
         runner.check_inputs(runner.EvaluationConfig(models=[f"a={files / 'x.keras'}"], **base))
+    with pytest.raises(UserError, match="nothing to evaluate"):
+        runner.check_inputs(runner.EvaluationConfig(**base))
     with pytest.raises(UserError, match="unique"):
         runner.check_inputs(runner.EvaluationConfig(models=[f"a={files / 'tiny.keras'}"] * 2, **base))
 

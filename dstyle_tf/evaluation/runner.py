@@ -275,8 +275,6 @@ def build_methods(config, style_image, judge):
         methods.append(optimize_method(
             depth, style_image, judge.vgg, judge.depth_net, depth_weight=config.depth_weight, **options
         ))
-    if not methods:
-        raise UserError("nothing to evaluate: give at least one --model or --optimize.")
     return methods
 
 
@@ -301,6 +299,8 @@ def check_inputs(config):
         if not os.path.exists(path):
             raise UserError(f"--model {label}={path}: no such file or directory.")
     labels = [label for label, _ in specs] + (list(OPTIMIZE_LABELS) if config.optimize else [])
+    if not labels:
+        raise UserError("nothing to evaluate: give at least one --model or --optimize.")
     if len(set(labels)) != len(labels):
         raise UserError(f"model labels must be unique; got {', '.join(labels)}.")
     return list_photos(config.content)
