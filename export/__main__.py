@@ -135,6 +135,9 @@ def main(argv):
     except (FileNotFoundError, FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except OSError as e:  # unwritable destination, disk full, ...
+        print(f"error: cannot write the export: {e}", file=sys.stderr)
+        sys.exit(1)
     except (exporter.VerificationError, tflite.ConversionError) as e:
         print(f"error: export failed, nothing was written: {e}", file=sys.stderr)
         sys.exit(1)
