@@ -2,6 +2,8 @@
 
 import os
 
+from PIL import Image
+
 from dstyle_tf.data import RESIZE_MODES
 from dstyle_tf.data import SOURCES
 from dstyle_tf.errors import UserError
@@ -32,8 +34,15 @@ def validate_config(config):
             "No style image: pass one, e.g. --config=configs/paper.py:style.jpg "
             "or --config.style.image=style.jpg."
         )
-    if style.image != "synthetic" and not os.path.isfile(os.path.expanduser(style.image)):
-        raise UserError(f"Style image not found: {style.image}")
+    if style.image != "synthetic":
+        path = os.path.expanduser(style.image)
+        if not os.path.isfile(path):
+            raise UserError(f"Style image not found: {style.image}")
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception as e:  # Pillow raises many types for bad files.
+            raise UserError(f"Style image {style.image} is not a readable image ({e}).") from None
     if style.size < 0:
         raise UserError(f"style.size must be >= 0; got {style.size}.")
 
@@ -54,6 +63,9 @@ def validate_config(config):
             keras_layer_name(tap)
     except ValueError as e:
         raise UserError(str(e)) from None
+    weights = config.vgg.weights
+    if weights not in ("imagenet", "random") and not os.path.isfile(os.path.expanduser(weights)):
+        raise UserError(f"vgg.weights file not found: {weights} (use imagenet, random or a .h5 path).")
     if not config.vgg.style_layers:
         raise UserError("vgg.style_layers must name at least one layer.")
 
@@ -66,6 +78,12 @@ def validate_config(config):
         if config.depth.backend == "keras_model" and not config.depth.model_path:
             raise UserError("depth.backend=keras_model needs depth.model_path (a .keras file).")
         _positive("depth.input_size", config.depth.input_size)
+        preset = config.depth.preset
+        looks_like_path = os.sep in preset or preset.startswith(".")
+        if config.depth.backend == "depth_anything" and looks_like_path and not os.path.isdir(
+            os.path.expanduser(preset)
+        ):
+            raise UserError(f"depth.preset directory not found: {preset}")
 
     _positive("optimizer.learning_rate", config.optimizer.learning_rate)
     _choice("train.distribute", config.train.distribute, DISTRIBUTE_MODES)

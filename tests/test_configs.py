@@ -52,9 +52,22 @@ def test_smoke_config_is_offline_and_valid():
         ({"depth__backend": "midas"}, "depth.backend must be one of"),
         ({"data__source": "folder", "data__folder": "/nonexistent"}, "data.folder is not a folder"),
         ({"model__normalization": "group"}, "model.normalization must be one of"),
+        ({"vgg__weights": "/nonexistent/vgg16.h5"}, "vgg.weights file not found"),
+        ({"depth__preset": "/nonexistent/preset"}, "depth.preset directory not found"),
+        ({"train__distribute": "tpu"}, "train.distribute must be one of"),
+        ({"train__mixed_precision": "float8"}, "train.mixed_precision must be"),
+        ({"data__resize": "stretch"}, "data.resize must be one of"),
     ],
 )
 def test_bad_configs_are_one_line_errors(overrides, message):
     with pytest.raises(UserError, match=message) as info:
         validate_config(smoke_config(**overrides))
+    assert "\n" not in str(info.value)
+
+
+def test_unreadable_style_image_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "style.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    with pytest.raises(UserError, match="is not a readable image") as info:
+        validate_config(smoke_config(style__image=str(bad)))
     assert "\n" not in str(info.value)
