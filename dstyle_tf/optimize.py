@@ -130,11 +130,13 @@ def optimize_image(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     optimizer.build([image.pixels])
     photo = tf.constant(content[None])
+    # The photo is fixed: its VGG and depth targets are computed once.
+    targets = objective.content_targets(photo)
 
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            terms = objective.compute_losses(photo, image(photo))
+            terms = objective.compute_losses(photo, image(photo), targets)
         gradient = tape.gradient(terms["loss"], image.pixels)
         optimizer.apply([gradient], [image.pixels])
         return terms
@@ -142,7 +144,7 @@ def optimize_image(
     history = []
     for index in range(steps + 1):
         # The last entry measures the final image (eagerly: traced only once).
-        terms = step() if index < steps else objective.compute_losses(photo, image(photo))
+        terms = step() if index < steps else objective.compute_losses(photo, image(photo), targets)
         terms = {name: float(value) for name, value in terms.items()}
         history.append(terms)
         if on_step is not None:

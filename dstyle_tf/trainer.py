@@ -96,14 +96,30 @@ class StyleTransferTrainer(keras.Model):
     def call(self, images, training=False):
         return self.transform_net(images, training=training)
 
-    def compute_losses(self, images, stylized):
-        """Every loss term (float32 scalars) for a batch and its stylisation."""
-        content_features = self.vgg(images)
+    def content_targets(self, images):
+        """What the stylisation is compared with on the photo side.
+
+        Only the content tap of VGG is run on the photos (not the deeper
+        style layers), and the photos' depth once. Fixed photos (single-image
+        optimisation) compute this once and pass it to `compute_losses`.
+        """
+        targets = {"content": self.vgg(images, tap=self.content_layer)}
+        if self.depth_net is not None:
+            targets["depth"] = self.depth_net(images)
+        return {name: tf.stop_gradient(value) for name, value in targets.items()}
+
+    def compute_losses(self, images, stylized, targets=None):
+        """Every loss term (float32 scalars) for a batch and its stylisation.
+
+        Args:
+            targets: `content_targets(images)`, if already computed.
+        """
+        if targets is None:
+            targets = self.content_targets(images)
         out_features = self.vgg(stylized)
         terms = {
             "content_loss": losses.content_loss(
-                out_features[self.content_layer],
-                tf.stop_gradient(content_features[self.content_layer]),
+                out_features[self.content_layer], targets["content"]
             ),
             "style_loss": losses.style_loss(
                 [out_features[name] for name in self.style_layers],
@@ -113,8 +129,7 @@ class StyleTransferTrainer(keras.Model):
         }
         if self.depth_net is not None:
             terms["depth_loss"] = losses.depth_loss(
-                self.depth_net(stylized),
-                tf.stop_gradient(self.depth_net(images)),
+                self.depth_net(stylized), targets["depth"]
             )
         else:
             terms["depth_loss"] = tf.constant(0.0, tf.float32)

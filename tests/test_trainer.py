@@ -128,3 +128,15 @@ def test_xla_step_matches_eager_loss(vgg):
     a = plain.evaluate(images, verbose=0, return_dict=True)["loss"]
     b = xla.evaluate(images, verbose=0, return_dict=True)["loss"]
     np.testing.assert_allclose(a, b, rtol=1e-4)
+
+
+def test_precomputed_targets_give_the_same_losses(vgg, depth_net):
+    trainer = make_trainer(vgg, depth_net, depth_weight=5.0)
+    images = tf.constant(synthetic_images(2, 32, seed=7))
+    stylized = trainer(images)
+    targets = trainer.content_targets(images)
+    assert set(targets) == {"content", "depth"}
+    direct = trainer.compute_losses(images, stylized)
+    reused = trainer.compute_losses(images, stylized, targets)
+    for name in LOSS_NAMES:
+        np.testing.assert_allclose(direct[name], reused[name], rtol=1e-6)

@@ -73,3 +73,10 @@ def test_failed_imagenet_download_says_how_to_get_it(monkeypatch):
         VGGFeatures(weights="imagenet")
     message = str(info.value)
     assert "~/.keras/models/" in message and "--config.vgg.weights=" in message
+
+
+def test_single_tap_runs_only_the_blocks_it_needs(vgg, rng):
+    images = rng.uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(vgg(images, tap="relu2_2"), vgg(images)["relu2_2"], rtol=1e-6)
+    names = [layer.name for layer in vgg.single_taps["relu2_2"].layers]
+    assert "block2_conv2" in names and not any(n.startswith("block3") for n in names)

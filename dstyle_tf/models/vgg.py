@@ -99,12 +99,21 @@ class VGGFeatures(keras.Model):
             {tap: vgg.get_layer(name).output for tap, name in zip(self.layers_, names)},
             name="vgg16_taps",
         )
+        # One truncated view per tap (same layers and weights), so a caller
+        # that needs only a shallow tap does not run the deeper blocks.
+        self.single_taps = {
+            tap: keras.Model(vgg.input, vgg.get_layer(name).output, name=f"vgg16_{tap}")
+            for tap, name in zip(self.layers_, names)
+        }
         self.features.trainable = False
         self.trainable = False
 
-    def call(self, images):
+    def call(self, images, tap=None):
+        """Dict of every tap, or the one `tap`'s features if it is given."""
         x = ops.cast(images, self.compute_dtype)
         x = ops.flip(x, axis=-1) - ops.convert_to_tensor(_BGR_MEAN, x.dtype)
+        if tap is not None:
+            return self.single_taps[tap](x, training=False)
         return self.features(x, training=False)
 
     def get_config(self):
