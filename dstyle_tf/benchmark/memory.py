@@ -1,0 +1,89 @@
+"""Peak memory (max RSS) of stylising large images with tiling, in a child.
+
+Each image is stylised by `python -m dstyle_tf.stylize` in its own process
+(the way users run it); the child's maximum resident set size comes from
+`os.wait4`, which reports that one child's resource usage. A small image run
+first gives the baseline (Python, TensorFlow and the model, no tiles).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+from dstyle_tf.benchmark import machine
+from export import exporter
+
+
+def write_test_image(path, size):
+    """A photo-like size×size PNG (lossless, so decoding is cheap and exact)."""
+    image = exporter.synthetic_images(1, min(size, 1024), min(size, 1024), seed=size)[0]
+    picture = Image.fromarray(image.astype(np.uint8))
+    if size > 1024:
+        picture = picture.resize((size, size), Image.BICUBIC)
+    picture.save(path)
+    return path
+
+
+def child_peak_rss(command, env=None):
+    """(max RSS in bytes, wall seconds, exit status, stderr tail) of `command`."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    # Read stderr in full before waiting, so a chatty child cannot block.
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    # ru_maxrss is in kilobytes on Linux.
+    return usage.ru_maxrss * 1024, elapsed, process.returncode, stderr.decode()[-2000:]
+
+
+def run(model, sizes, tile_size=1024, tile_overlap=128, baseline_size=64, log=print):
+    """Max RSS of `python -m dstyle_tf.stylize` on each size×size image.
+
+    Args:
+        model: the Keras network (saved to a temporary .keras file).
+        sizes: image sides, e.g. (1024, 4096).
+        tile_size, tile_overlap: stylize's tiling flags.
+        baseline_size: side of an untiled small image run first (None: skip).
+
+    Returns:
+        dict with one row per size (bytes, GB, seconds) and the baseline.
+    """
+    rows = []
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    with tempfile.TemporaryDirectory(prefix="dstyle_bench_mem_") as scratch:
+        model_path = os.path.join(scratch, "transform_net.keras")
+        model.save(model_path)
+        runs = ([baseline_size] if baseline_size else []) + list(sizes)
+        for index, size in enumerate(runs):
+            image = write_test_image(os.path.join(scratch, f"in_{size}.png"), size)
+            output = os.path.join(scratch, f"out_{size}.png")
+            command = [
+                sys.executable, "-m", "dstyle_tf.stylize", f"--model={model_path}",
+                f"--input={image}", f"--output={output}", f"--tile_size={tile_size}",
+                f"--tile_overlap={tile_overlap}",
+            ]
+            log(f"memory: stylising {size}x{size} in a child process")
+            load = machine.load_average()
+            rss, seconds, code, stderr = child_peak_rss(command, env)
+            if code != 0:
+                raise RuntimeError(f"stylize failed on {size}x{size} (exit {code}):\n{stderr}")
+            rows.append({
+                "size": size,
+                "baseline": bool(baseline_size) and index == 0,
+                "tile_size": tile_size,
+                "tile_overlap": tile_overlap,
+                "max_rss_bytes": rss,
+                "max_rss_gb": rss / 1e9,
+                "wall_s": seconds,
+                "load_average_before": load,
+                "command": " ".join(command[1:]).replace(scratch, "$TMP"),
+            })
+    return {"results": rows, "method": "os.wait4 ru_maxrss of the child process"}

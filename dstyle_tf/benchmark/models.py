@@ -1,0 +1,47 @@
+"""The transformation network a benchmark runs: paper-size random, or a file."""
+
+import os
+
+import keras
+
+from dstyle_tf.models.transform_net import TransformNet
+
+# --model keywords -> TransformNet arguments (random weights).
+ARCHITECTURES = {
+    # configs/paper.py: batch norm, fractionally strided convolutions.
+    "paper": {"normalization": "batch", "upsampling": "transpose"},
+    # TransformNet's own defaults: instance norm, nearest resize + conv.
+    "default": {"normalization": "instance", "upsampling": "resize_conv"},
+}
+
+
+def load_transform_net(spec, seed=0):
+    """(network, description) for `--model`: a keyword of ARCHITECTURES or a .keras file."""
+    if spec in ARCHITECTURES:
+        keras.utils.set_random_seed(seed)
+        net = TransformNet(filters=32, num_residual_blocks=5, **ARCHITECTURES[spec])
+        net.build()
+        args = ", ".join(f"{k}={v}" for k, v in ARCHITECTURES[spec].items())
+        return net, {
+            "source": spec,
+            "description": f"TransformNet(filters=32, num_residual_blocks=5, {args}), random weights",
+            "weights": "random",
+            "note": (
+                "Latency and FLOPs do not depend on the weights; int8 PSNR does, so "
+                "the PSNR of a random network says little about a trained one "
+                "(pass --model=transform_net.keras for that)."
+            ),
+        }
+    if not os.path.isfile(spec):
+        raise ValueError(
+            f"--model {spec}: not a file and not one of {', '.join(ARCHITECTURES)}."
+        )
+    import dstyle_tf.models  # noqa: F401  (registers the classes)
+
+    net = keras.saving.load_model(spec, compile=False)
+    return net, {
+        "source": os.path.abspath(spec),
+        "description": f"{type(net).__name__} {net.get_config()}",
+        "weights": "trained (from file)",
+        "note": "",
+    }

@@ -1,0 +1,288 @@
+"""Targets from the performance issue, the printed tables and the JSON file."""
+
+import math
+
+from dstyle_tf import training as training_lib
+
+# The performance issue's targets.
+TFLITE_FLOAT32_EFFICIENCY = 0.60  # of the matmul peak, at 512²
+INT8_SPEEDUP = 1.5  # vs TFLite float32
+INT8_PSNR_DB = 30.0  # vs TFLite float32
+TRAIN_EFFICIENCY = 0.55  # Johnson step, 256², batch 4
+DEPTH_STEP_RATIO = 1.5  # depth-aware step time / Johnson step time
+PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
+STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylising a 4096² image
+TARGET_SIZE = 512
+TRAIN_INPUT = (256, 4)  # image side, batch
+MEMORY_SIZE = 4096
+
+
+def _target(section, name, required, measured, passed, note=""):
+    return {"section": section, "target": name, "required": required,
+            "measured": measured, "passed": passed, "note": note}
+
+
+def _if(condition, verdict):
+    """The verdict where the measurement matches the target's conditions, else None."""
+    return verdict if condition else None
+
+
+def _closest(values, wanted):
+    return min(values, key=lambda v: (abs(v - wanted), -v)) if values else None
+
+
+def inference_targets(inference, peak_gflops):
+    rows = {(r["backend"], r["size"]): r for r in inference["results"]}
+    sizes = sorted({size for backend, size in rows if backend == "tflite_float32"})
+    size = _closest(sizes, TARGET_SIZE)
+    at_target = size == TARGET_SIZE
+    note = "" if at_target else f"measured at {size}², not 512²: no verdict"
+    if size is None:
+        return [_target("inference", "TFLite float32 at 512² ≥ 60% of matmul peak",
+                        "≥ 60%", None, None, "TFLite float32 not run")]
+    f32 = rows[("tflite_float32", size)]
+    efficiency = f32["efficiency_vs_peak"]
+    targets = [_target(
+        "inference", "TFLite float32 at 512² ≥ 60% of matmul peak", "≥ 60%",
+        f"{100 * efficiency:.1f}% ({f32['gflops_per_s']:.1f} of {peak_gflops:.1f} GFLOP/s)",
+        _if(at_target, efficiency >= TFLITE_FLOAT32_EFFICIENCY), note,
+    )]
+    psnr = {(p["variant"], p["size"]): p for p in inference["psnr"]}
+    parts, passed = [], False
+    for variant in ("dynamic_int8", "int8"):
+        row = rows.get((f"tflite_{variant}", size))
+        if row is None:
+            continue
+        speedup = f32["median_ms"] / row["median_ms"]
+        db = psnr[(variant, size)].get("psnr_db_vs_tflite_float32")
+        ok = speedup >= INT8_SPEEDUP and db is not None and db >= INT8_PSNR_DB
+        passed = passed or ok
+        parts.append(f"{variant} {speedup:.2f}× at {db:.1f} dB")
+    targets.append(_target(
+        "inference", "dynamic-int8 or full-int8 ≥ 1.5× faster than float32, PSNR ≥ 30 dB vs it",
+        "≥ 1.5× and ≥ 30 dB", "; ".join(parts) or None, _if(at_target and parts, passed),
+        (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained one",
+    ))
+    return targets
+
+
+def _best(results, config):
+    rows = [r for r in results if r["config"] == config and r["policy"] == "float32"]
+    return min(rows, key=lambda r: r["median_ms"]) if rows else None
+
+
+def _mode(row):
+    return "XLA" if row["xla"] else "no XLA"
+
+
+def training_targets(training):
+    results = training["results"]
+    johnson, depth = _best(results, "johnson"), _best(results, "depth")
+    targets = []
+    at_target = bool(johnson) and (johnson["image_size"], johnson["batch"]) == TRAIN_INPUT
+    off_target = "" if at_target or not johnson else (
+        f"measured at {johnson['image_size']}², batch {johnson['batch']}: no verdict")
+    if johnson:
+        targets.append(_target(
+            "training", "Johnson train step ≥ 55% of matmul peak (256², batch 4)", "≥ 55%",
+            f"{100 * johnson['efficiency_vs_peak']:.1f}% ({johnson['gflops_per_s']:.1f} GFLOP/s)",
+            _if(at_target, johnson["efficiency_vs_peak"] >= TRAIN_EFFICIENCY),
+            off_target or f"fastest mode ({_mode(johnson)})",
+        ))
+    if johnson and depth:
+        ratio = depth["median_ms"] / johnson["median_ms"]
+        targets.append(_target(
+            "training", "depth-aware step ≤ 1.5× Johnson step", "≤ 1.5×",
+            f"{ratio:.2f}× ({depth['median_ms']:.0f} ms {_mode(depth)} vs "
+            f"{johnson['median_ms']:.0f} ms {_mode(johnson)})",
+            _if(at_target, ratio <= DEPTH_STEP_RATIO),
+            off_target or "each config in its fastest mode",
+        ))
+    return targets
+
+
+def pipeline_target(pipeline, training):
+    best = [r for r in (training or {}).get("results", [])]
+    if not best:
+        return _target("pipeline", "input pipeline ≥ 10× train consumption", "≥ 10×",
+                       None, None, "training section not run")
+    consumer = max(best, key=lambda r: r["images_per_s"])
+    ratio = pipeline["images_per_s"] / consumer["images_per_s"]
+    at_target = (consumer["image_size"], consumer["batch"]) == TRAIN_INPUT
+    pipeline["train_images_per_s"] = consumer["images_per_s"]
+    pipeline["ratio_vs_train"] = ratio
+    return _target(
+        "pipeline", "input pipeline ≥ 10× train consumption", "≥ 10×",
+        f"{ratio:.1f}× ({pipeline['images_per_s']:.0f} vs {consumer['images_per_s']:.1f} images/s)",
+        _if(at_target, ratio >= PIPELINE_RATIO),
+        f"vs the fastest train step ({consumer['config']}, {_mode(consumer)}); pipeline measured alone"
+        + ("" if at_target else "; not at 256², batch 4: no verdict"),
+    )
+
+
+def memory_target(memory):
+    rows = [r for r in memory["results"] if not r["baseline"]]
+    big = max(rows, key=lambda r: r["size"]) if rows else None
+    if big is None:
+        return _target("memory", "stylise 4096² peak < 3 GB", "< 3 GB", None, None, "not run")
+    at_target = big["size"] == MEMORY_SIZE
+    note = f"tile {big['tile_size']}" if at_target else f"largest size run {big['size']}²: no verdict"
+    return _target("memory", "stylise 4096² peak < 3 GB", "< 3 GB", f"{big['max_rss_gb']:.2f} GB",
+                   _if(at_target, big["max_rss_gb"] < STYLIZE_4096_PEAK_GB), note)
+
+
+def evaluate_targets(report):
+    """Adds `targets` to each section present and returns the full list."""
+    peak = report.get("peak", {}).get("gflops")
+    targets = []
+    if "inference" in report:
+        report["inference"]["targets"] = inference_targets(report["inference"], peak)
+        targets += report["inference"]["targets"]
+    if "training" in report:
+        report["training"]["targets"] = training_targets(report["training"])
+        targets += report["training"]["targets"]
+    if "pipeline" in report:
+        report["pipeline"]["targets"] = [pipeline_target(report["pipeline"], report.get("training"))]
+        targets += report["pipeline"]["targets"]
+    if "memory" in report:
+        report["memory"]["targets"] = [memory_target(report["memory"])]
+        targets += report["memory"]["targets"]
+    report["targets"] = targets
+    return targets
+
+
+# --- Formatting ----------------------------------------------------------------
+
+def format_table(headers, rows):
+    """A plain-text table: left-aligned columns, two spaces apart."""
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _spread(row):
+    return f"{row['min_ms']:.1f}–{row['max_ms']:.1f}"
+
+
+def _percent(value):
+    return None if value is None else f"{100 * value:.1f}%"
+
+
+def _verdict(passed):
+    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
+
+
+def conditions_text(report):
+    c = report["conditions"]
+    m = c["machine"]
+    lines = [
+        f"Machine: {m['cpu_model']}, {m['usable_cpus']} usable CPUs, {c['threads']} threads "
+        f"(TF intra/inter-op, TFLite interpreter), GPUs: {', '.join(m['gpus']) or 'none'}",
+        f"Software: TensorFlow {m['tensorflow']}, Keras {m['keras']}, ai-edge-litert "
+        f"{m['ai_edge_litert']}, Python {m['python']}",
+        f"Load average (1/5/15 min): start {c['load_average_start']}, end {c['load_average_end']}",
+        f"Repeats {c['repeats']} (after {c['warmup']} warm-up); times are medians, spread min–max",
+        f"Model: {c['model']['description']}",
+    ]
+    if c["model"].get("note"):
+        lines.append(f"  {c['model']['note']}")
+    if "peak" in report:
+        p = report["peak"]
+        lines.append(
+            f"Matmul peak: {p['gflops']:.1f} GFLOP/s (float32 {p['size']}³ tf.linalg.matmul, "
+            f"median of {p['timing']['repeats']}; best {p['gflops_best']:.1f}; "
+            f"{_spread(p['timing'])} ms a call)"
+        )
+    return "\n".join(lines)
+
+
+def inference_table(inference):
+    psnr = {(p["variant"], p["size"]): p for p in inference["psnr"]}
+    rows = []
+    for r in inference["results"]:
+        note = ""
+        variant = r["backend"].removeprefix("tflite_")
+        entry = psnr.get((variant, r["size"]))
+        if entry and "psnr_db_vs_tflite_float32" in entry:
+            note = f"PSNR {entry['psnr_db_vs_tflite_float32']:.1f} dB vs float32"
+        rows.append((r["backend"], f"{r['size']}²", f"{r['median_ms']:.1f}", _spread(r),
+                     f"{r['flops'] / 1e9:.1f}", f"{r['gflops_per_s']:.1f}",
+                     _percent(r["efficiency_vs_peak"]), note))
+    return format_table(
+        ("backend", "size", "median ms", "min–max ms", "GFLOP", "GFLOP/s", "% peak", "note"), rows)
+
+
+def training_table(training):
+    rows = []
+    for r in training["results"]:
+        rows.append((r["config"], r["policy"], "yes" if r["xla"] else "no",
+                     f"{r['image_size']}²×{r['batch']}", f"{r['median_ms']:.0f}", _spread(r),
+                     f"{r['steps_per_s']:.2f}", f"{r['images_per_s']:.1f}",
+                     f"{r['flops'] / 1e9:.1f}", f"{r['gflops_per_s']:.1f}",
+                     _percent(r["efficiency_vs_peak"]), f"{r['first_call_s']:.0f}"))
+    table = format_table(
+        ("config", "policy", "XLA", "input", "median ms", "min–max ms", "steps/s", "images/s",
+         "GFLOP/step", "GFLOP/s", "% peak", "compile s"), rows)
+    lines = [table]
+    for name, cost in training["flops"].items():
+        parts = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in cost["parts"].items())
+        xla = cost.get("xla_hlo", {}).get("total")
+        lines.append(f"  {name} step GFLOP: {cost['total'] / 1e9:.1f} analytic ({parts})"
+                     + (f"; XLA HLO {xla / 1e9:.1f}" if xla else ""))
+    if training.get("depth_to_johnson_flops_ratio"):
+        ratios = ", ".join(f"{k} {v:.2f}×" for k, v in training["depth_to_johnson_time_ratio"].items())
+        lines.append(f"  depth/Johnson: FLOPs {training['depth_to_johnson_flops_ratio']:.2f}×, "
+                     f"time {ratios}")
+    return "\n".join(lines)
+
+
+def pipeline_table(pipeline):
+    row = (pipeline["source"], pipeline["files"], f"{pipeline['image_size']}²×{pipeline['batch']}",
+           f"{pipeline['images_per_s']:.0f}",
+           f"{pipeline['images_per_s_min']:.0f}–{pipeline['images_per_s_max']:.0f}",
+           None if pipeline.get("train_images_per_s") is None else f"{pipeline['train_images_per_s']:.1f}",
+           None if pipeline.get("ratio_vs_train") is None else f"{pipeline['ratio_vs_train']:.1f}×")
+    return format_table(("source", "files", "output", "images/s", "min–max", "train images/s",
+                         "ratio"), [row])
+
+
+def memory_table(memory):
+    rows = [(f"{r['size']}²" + (" (baseline)" if r["baseline"] else ""), r["tile_size"],
+             f"{r['max_rss_gb']:.2f}", f"{r['wall_s']:.1f}") for r in memory["results"]]
+    return format_table(("image", "tile", "max RSS GB", "wall s"), rows)
+
+
+def targets_table(targets):
+    rows = [(t["section"], t["target"], t["required"], t["measured"], _verdict(t["passed"]),
+             t["note"]) for t in targets]
+    return format_table(("section", "target", "required", "measured", "result", "note"), rows)
+
+
+def format_report(report):
+    """The whole report as text: conditions, one table per section, targets."""
+    parts = [conditions_text(report)]
+    for name, table in (("inference", inference_table), ("training", training_table),
+                        ("pipeline", pipeline_table), ("memory", memory_table)):
+        if name in report:
+            parts.append(f"== {name} ==\n{table(report[name])}")
+    if report.get("targets"):
+        parts.append(f"== targets ==\n{targets_table(report['targets'])}")
+    return "\n\n".join(parts)
+
+
+def _finite(value):
+    """JSON-safe copy: non-finite floats become None, keys become strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json(report, path):
+    """Writes the report atomically as JSON without NaN/Infinity (they become null)."""
+    training_lib.write_json(path, _finite(report))

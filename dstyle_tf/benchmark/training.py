@@ -1,0 +1,200 @@
+"""Training throughput of the Johnson and the depth-aware (paper) configs.
+
+The step timed is the trainer's own `train_step` under `tf.function` (with
+and without XLA), which is what `fit` runs, on a fixed in-memory batch: the
+input pipeline is measured separately (`pipeline.py`). Loss networks have
+random weights (the cost does not depend on them); the depth-aware config
+uses the real Depth Anything V2 *small* architecture
+(`models.depth.SMALL_ARCHITECTURE`), not the tiny test network that
+`depth.preset="random"` builds.
+
+FLOPs of one step, analytic:
+  TransformNet forward + backward = 3·T − (input gradient of its first conv,
+  which nothing needs); VGG-16 forward and input gradient on the stylised
+  batch up to the deepest tap (2·V) + forward on the content batch up to the
+  content layer (deeper layers are not needed, and TF/XLA prune them); the
+  Gram matrices of the style taps, forward and backward (3·Σ 2·B·H·W·C²);
+  and for the depth-aware config
+  the depth network's forward + input gradient on the stylised batch and
+  forward on the content batch, counted from XLA's HLO (the ViT's attention
+  matmuls are not layers). The whole step is cross-checked with XLA's HLO.
+"""
+
+import math
+import time
+
+import tensorflow as tf
+
+from configs import johnson
+from configs import paper
+from dstyle_tf import data as data_lib
+from dstyle_tf import training as training_lib
+from dstyle_tf.benchmark import flops as flops_lib
+from dstyle_tf.benchmark import timing
+from dstyle_tf.models.depth import SMALL_ARCHITECTURE
+from dstyle_tf.models.depth import TINY_ARCHITECTURE
+from dstyle_tf.models.depth import DepthNetwork
+from dstyle_tf.models.vgg import keras_layer_name
+from dstyle_tf.trainer import make_optimizer
+
+CONFIGS = {"johnson": johnson.get_config, "depth": paper.get_config}
+
+
+def benchmark_config(name, image_size, batch_size):
+    """The named config with offline loss networks and the benchmark's sizes."""
+    config = CONFIGS[name]()
+    config.style.image = "synthetic"
+    config.vgg.weights = "random"
+    config.data.source = "synthetic"
+    config.data.image_size = image_size
+    config.data.batch_size = batch_size
+    return config
+
+
+def depth_network(config, architecture):
+    """Random-weight Depth Anything with the given architecture name."""
+    if architecture == "small":
+        return DepthNetwork(
+            preset=None, input_size=config.depth.input_size,
+            scale=config.depth.scale, architecture=SMALL_ARCHITECTURE,
+        )
+    # The tiny test network: fast, not representative (--quick).
+    return DepthNetwork(preset=None, input_size=126, scale=config.depth.scale,
+                        architecture=TINY_ARCHITECTURE)
+
+
+def build(config, depth_architecture="small"):
+    """`training.build_trainer(config)` with the benchmark's depth network.
+
+    Offline (`depth.preset="random"`) `build_trainer` builds the tiny test
+    depth network; the benchmark needs the cost of the real architecture, so
+    the trainer's `depth_net` is swapped for it (same class, same input size).
+    """
+    config = config.copy_and_resolve_references()
+    config.depth.preset = "random"
+    trainer = training_lib.build_trainer(config)
+    if trainer.depth_net is not None:
+        trainer.depth_net = depth_network(config, depth_architecture)
+    return trainer
+
+
+def step_flops(trainer, images):
+    """Analytic FLOPs of one train step on `images`, by part."""
+    shape = tuple(images.shape)
+    transform = flops_lib.layer_costs(trainer.transform_net, shape, training=True)
+    forward = sum(cost.flops for cost in transform)
+    first = transform[0]
+    # The first conv's input gradient: same FLOPs as its forward pass.
+    parts = {"transform_net": 3 * forward - first.flops}
+    vgg_costs = flops_lib.layer_costs(trainer.vgg, shape)
+    vgg = sum(cost.flops for cost in vgg_costs)
+    content_layer = keras_layer_name(trainer.content_layer)
+    names = [cost.name for cost in vgg_costs]
+    vgg_content = sum(cost.flops for cost in vgg_costs[: names.index(content_layer) + 1])
+    parts["vgg"] = 2 * vgg + vgg_content
+    features = trainer.vgg(tf.zeros(shape))
+    parts["gram"] = 3 * sum(
+        2 * math.prod(features[name].shape[:-1]) * features[name].shape[-1] ** 2
+        for name in trainer.style_layers
+    )
+    if trainer.depth_net is not None:
+        depth = trainer.depth_net
+
+        def forward_and_input_gradient(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = tf.reduce_sum(depth(x))
+            return tape.gradient(out, x)
+
+        parts["depth_net"] = (
+            flops_lib.xla_flops(depth, images)["total"]
+            + flops_lib.xla_flops(forward_and_input_gradient, images)["total"]
+        )
+        parts["depth_net_forward_layers_only"] = flops_lib.layer_flops(depth, shape)
+    total = (parts["transform_net"] + parts["vgg"] + parts["gram"]
+             + parts.get("depth_net", 0))
+    return {"total": total, "parts": parts, "transform_net_forward": forward,
+            "vgg_forward": vgg}
+
+
+def policies():
+    """float32, plus mixed_float16 when a GPU is present."""
+    return ["float32"] + (["mixed_float16"] if tf.config.list_physical_devices("GPU") else [])
+
+
+def run(image_size, batch_size, repeats, warmup, peak_gflops, xla_modes=(False, True),
+        configs=("johnson", "depth"), depth_architecture="small", cross_check=True,
+        log=print):
+    """Steps/s, images/s, FLOPs and efficiency of each config and mode.
+
+    Returns:
+        dict with `results` (one row per config, policy and XLA mode),
+        `flops` per config and `depth_to_johnson_time_ratio` per mode.
+    """
+    results, step_costs = [], {}
+    images = tf.constant(data_lib.synthetic_images(batch_size, image_size, seed=7))
+    for name in configs:
+        config = benchmark_config(name, image_size, batch_size)
+        for policy in policies():
+            with training_lib.dtype_policy(policy):
+                log(f"training: building {name} ({policy})")
+                trainer = build(config, depth_architecture)
+            if name not in step_costs:
+                log(f"training: counting FLOPs of {name}")
+                step_costs[name] = step_flops(trainer, images)
+                if cross_check:
+                    # XLA's count of the whole step (forward, backward, update).
+                    trainer.compile(
+                        optimizer=make_optimizer(config.optimizer.learning_rate, policy)
+                    )
+                    step_costs[name]["xla_hlo"] = flops_lib.xla_flops(
+                        trainer.train_step, images, by_op_type=True
+                    )
+            for xla in xla_modes:
+                trainer.compile(
+                    optimizer=make_optimizer(config.optimizer.learning_rate, policy),
+                    jit_compile=xla,
+                )
+                step = tf.function(trainer.train_step, jit_compile=xla)
+                log(f"training: {name} {policy} xla={xla}")
+                start = time.perf_counter()
+                float(step(images)["loss"])
+                first_call_s = time.perf_counter() - start
+                stats = timing.measure(
+                    lambda: float(step(images)["loss"]), repeats, max(0, warmup - 1)
+                )
+                flops = step_costs[name]["total"]
+                gflops = flops / stats["median_ms"] / 1e6
+                results.append({
+                    "config": name,
+                    "policy": policy,
+                    "xla": xla,
+                    "image_size": image_size,
+                    "batch": batch_size,
+                    "steps_per_s": timing.throughput(stats["median_ms"], 1),
+                    "images_per_s": timing.throughput(stats["median_ms"], batch_size),
+                    "flops": flops,
+                    "gflops_per_s": gflops,
+                    "efficiency_vs_peak": gflops / peak_gflops if peak_gflops else None,
+                    "first_call_s": first_call_s,
+                    **stats,
+                })
+    ratios = {}
+    for row in results:
+        if row["config"] != "depth":
+            continue
+        for base in results:
+            if (base["config"], base["policy"], base["xla"]) == ("johnson", row["policy"], row["xla"]):
+                key = f"{row['policy']}{'_xla' if row['xla'] else ''}"
+                ratios[key] = row["median_ms"] / base["median_ms"]
+    flops_ratio = None
+    if "johnson" in step_costs and "depth" in step_costs:
+        flops_ratio = step_costs["depth"]["total"] / step_costs["johnson"]["total"]
+    return {
+        "results": results,
+        "flops": step_costs,
+        "depth_to_johnson_time_ratio": ratios,
+        "depth_to_johnson_flops_ratio": flops_ratio,
+        "depth_architecture": depth_architecture,
+        "loss_network_weights": "random (cost does not depend on weights)",
+    }

@@ -1,0 +1,187 @@
+"""Tests for the benchmark: FLOP counting, peak, table printer, --quick end to end.
+
+No timing assertions: speed claims live in the benchmark's output.
+"""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dstyle_tf.benchmark import flops
+from dstyle_tf.benchmark import report
+from dstyle_tf.benchmark import suite
+
+
+def test_conv2d_flops_known_formula():
+    # 2·Ho·Wo·Cout·kh·kw·Cin: ResNet-50's first conv (7×7/2, 3→64, 112² out).
+    assert flops.conv2d_flops((1, 112, 112, 64), (7, 7), 3) == 2 * 112 * 112 * 64 * 7 * 7 * 3
+    assert flops.conv2d_flops((1, 112, 112, 64), (7, 7), 3) == 236_027_904
+    # Grouped: each output sees Cin/groups channels.
+    assert flops.conv2d_flops((1, 8, 8, 16), (3, 3), 16, groups=4) == 2 * 64 * 16 * 9 * 4
+
+
+def _tiny_net():
+    inputs = keras.Input((10, 12, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)  # (10, 12, 4)
+    x = keras.layers.Conv2D(6, 3, strides=2, padding="valid")(x)  # (4, 5, 6)
+    x = keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same")(x)  # (8, 10, 2)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Dense(5)(x)  # (8, 10, 5)
+    return keras.Model(inputs, x)
+
+
+def test_layer_flops_matches_hand_count_on_tiny_net():
+    costs = flops.layer_costs(_tiny_net(), (2, 10, 12, 3))
+    hand = [
+        2 * (2 * 10 * 12 * 4) * (3 * 3 * 3),  # conv: outputs × taps × Cin
+        2 * (2 * 4 * 5 * 6) * (3 * 3 * 4),  # strided valid conv
+        2 * (2 * 4 * 5 * 6) * (3 * 3 * 2),  # transpose: inputs × taps × Cout
+        2 * (2 * 8 * 10 * 2) * 5,  # dense: positions × in × out
+    ]
+    assert [c.flops for c in costs] == hand
+    assert [c.kind for c in costs] == ["Conv2D", "Conv2D", "Conv2DTranspose", "Dense"]
+    assert costs[1].output_shape == (2, 4, 5, 6)
+
+
+def test_layer_flops_leaves_the_model_unpatched():
+    net = _tiny_net()
+    flops.layer_flops(net, (1, 10, 12, 3))
+    for layer in net.layers:
+        assert "call" not in vars(layer)
+    assert net(np.zeros((1, 10, 12, 3), np.float32)).shape == (1, 8, 10, 5)
+
+
+def test_einsum_dense_flops():
+    # "abc,cd->abd": contract c (16) for each of the 2·7·32 outputs.
+    assert flops.einsum_dense_flops("abc,cd->abd", (16, 32), (2, 7, 32)) == 2 * 2 * 7 * 32 * 16
+    layer = keras.layers.EinsumDense("abc,cd->abd", output_shape=(None, 32))
+    model = keras.Sequential([keras.Input((7, 16)), layer])
+    assert flops.layer_flops(model, (2, 7, 16)) == 2 * 2 * 7 * 32 * 16
+
+
+def test_xla_count_agrees_with_analytic_on_valid_convs():
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, padding="valid")(inputs)
+    x = keras.layers.Conv2D(4, 5, strides=2, padding="valid")(x)
+    model = keras.Model(inputs, x)
+    shape = (1, 33, 33, 3)
+    analytic = flops.layer_flops(model, shape)
+    counted = flops.xla_flops(lambda t: model(t), tf.zeros(shape))
+    assert counted["total"] == analytic == counted["convolution"]
+
+
+def test_hlo_flops_parses_dot_and_dilated_convolution():
+    hlo = "\n".join([
+        "%a = f32[4,8]{1,0} parameter(0)",
+        "%d = f32[4,16]{1,0} dot(f32[4,8]{1,0} %a, f32[8,16]{1,0} %b), "
+        "lhs_contracting_dims={1}, rhs_contracting_dims={0}",
+        # A stride-2 "same" transposed 3×3 conv, 4→8, as XLA writes it.
+        "%c = f32[1,8,8,2]{3,2,1,0} convolution(f32[1,4,4,3]{3,2,1,0} %x, "
+        "f32[3,3,2,3]{3,2,1,0} %k), window={size=3x3 pad=2_1x2_1 lhs_dilate=2x2}, "
+        "dim_labels=b01f_01oi->b01f",
+    ])
+    counted = flops.hlo_flops(hlo)
+    assert counted["dot"] == 2 * 4 * 16 * 8
+    # Only taps on real inputs count: per dim each of the 4 inputs reaches 3
+    # outputs, except the last, which loses one to the border: 11, not 12.
+    assert counted["convolution"] == 2 * 2 * 3 * 11**2
+    analytic = flops.conv2d_transpose_flops((1, 4, 4, 3), (3, 3), 2)
+    assert analytic == 2 * 2 * 3 * 12**2
+    assert counted["total"] == counted["dot"] + counted["convolution"]
+
+
+def test_matmul_peak_is_positive():
+    from dstyle_tf.benchmark import peak
+
+    result = peak.matmul_peak(size=128, repeats=2, warmup=1)
+    assert result["gflops"] > 0 and math.isfinite(result["gflops"])
+    assert result["gflops_best"] >= result["gflops"]
+    assert result["timing"]["repeats"] == 2
+
+
+def test_format_table_aligns_columns():
+    text = report.format_table(("name", "ms"), [("keras", "1.5"), ("tflite_float32", None)])
+    lines = text.splitlines()
+    assert lines[0].split() == ["name", "ms"]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert lines[3].split() == ["tflite_float32", "-"]
+    assert lines[2].index("1.5") == lines[0].index("ms")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """One --quick run of every section through the CLI's main, in process."""
+    from absl import flags
+
+    from dstyle_tf.benchmark import __main__ as cli
+
+    output = tmp_path_factory.mktemp("bench") / "bench.json"
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["benchmark", "--quick", f"--output={output}"])
+    try:
+        cli.main(["benchmark"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    with open(output, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _assert_finite(row, keys):
+    for key in keys:
+        assert isinstance(row[key], (int, float)) and math.isfinite(row[key]), (key, row[key])
+
+
+def test_quick_run_writes_every_section(quick_report):
+    for key in ("conditions", "peak", "targets", *suite.SECTIONS):
+        assert key in quick_report
+    conditions = quick_report["conditions"]
+    for key in ("cpu_model", "threads", "tensorflow", "keras", "load_average"):
+        assert key in conditions["machine"]
+    assert conditions["threads"] >= 1 and conditions["load_average_start"]
+    assert "random" in conditions["model"]["weights"]
+    _assert_finite(quick_report["peak"], ["gflops"])
+
+
+def test_quick_run_numbers_are_finite(quick_report):
+    timing_keys = ["median_ms", "min_ms", "max_ms", "q1_ms", "q3_ms"]
+    inference = quick_report["inference"]
+    backends = {row["backend"] for row in inference["results"]}
+    assert backends == {"keras", "keras_xla", "saved_model", "tflite_float32",
+                        "tflite_float16", "tflite_dynamic_int8", "tflite_int8"}
+    for row in inference["results"]:
+        _assert_finite(row, timing_keys + ["flops", "gflops_per_s", "efficiency_vs_peak"])
+    for size, count in inference["flops"].items():
+        assert count["analytic"] > 0
+        assert abs(count["xla_hlo"] - count["analytic"]) / count["analytic"] < 0.05
+    for entry in inference["psnr"]:
+        _assert_finite(entry, ["psnr_db_vs_keras"])
+    training = quick_report["training"]
+    assert {row["config"] for row in training["results"]} == {"johnson", "depth"}
+    for row in training["results"]:
+        _assert_finite(row, timing_keys + ["steps_per_s", "images_per_s", "flops",
+                                           "gflops_per_s", "efficiency_vs_peak"])
+    assert training["flops"]["depth"]["total"] > training["flops"]["johnson"]["total"]
+    _assert_finite(quick_report["pipeline"], ["images_per_s", "ratio_vs_train"] + timing_keys)
+    for row in quick_report["memory"]["results"]:
+        _assert_finite(row, ["max_rss_bytes", "max_rss_gb", "wall_s"])
+        assert row["max_rss_bytes"] > 0
+
+
+def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
+    targets = quick_report["targets"]
+    assert {t["section"] for t in targets} == set(suite.SECTIONS)
+    for target in targets:
+        assert target["measured"]
+        # --quick never runs at the targets' sizes, so nothing passes or fails.
+        assert target["passed"] is None and "no verdict" in target["note"]
+
+
+def test_report_text_has_every_table(quick_report):
+    text = report.format_report(quick_report)
+    for title in ("== inference ==", "== training ==", "== pipeline ==", "== memory ==",
+                  "== targets ==", "Matmul peak", "Load average"):
+        assert title in text
