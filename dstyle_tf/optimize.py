@@ -202,7 +202,7 @@ def define_network_flags():
         "depth_model_path", "", ".keras depth model for --depth_backend=keras_model."
     )
     flags.DEFINE_integer(
-        "depth_input_size", 252,
+        "depth_input_size", 224,
         "Side of the depth network input (multiple of 14 for Depth Anything); "
         "depth maps are compared at the network's output size.",
         lower_bound=14,

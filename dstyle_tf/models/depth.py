@@ -170,7 +170,7 @@ class DepthNetwork(keras.Model):
         backend="depth_anything",
         preset="depth_anything_v2_small",
         model_path=None,
-        input_size=252,
+        input_size=224,
         scale=10.0,
         architecture=None,
         **kwargs,
