@@ -100,9 +100,13 @@ class ImageSampleCallback(keras.callbacks.Callback):
         self.samples = tf.convert_to_tensor(np.asarray(samples, np.float32))
         self.every = every
         self.name = name
+        self.written_step = None
 
     def write(self):
         step = int(self.model.optimizer.iterations.numpy())
+        if step == self.written_step:
+            return
+        self.written_step = step
         stylized = self.model.transform_net(self.samples, training=False)
         with self.writer.as_default():
             tf.summary.image(
