@@ -37,6 +37,19 @@ def depth_net():
     return DepthNetwork(preset=None, input_size=126)
 
 
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """A tiny random TransformNet saved as .keras."""
+    from dstyle_tf.models import TransformNet
+
+    keras.utils.set_random_seed(0)
+    net = TransformNet(filters=4, num_residual_blocks=1)
+    net.build()
+    path = tmp_path_factory.mktemp("tiny_model") / "transform_net.keras"
+    net.save(path)
+    return str(path)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -5,25 +5,17 @@ import os
 import subprocess
 import sys
 
-import keras
 import pytest
 from PIL import Image
-
-from dstyle_tf.models import TransformNet
 
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    net = TransformNet(filters=4, num_residual_blocks=1)
-    net.build()
-    path = tmp_path_factory.mktemp("model") / "transform_net.keras"
-    net.save(path)
-    return str(path)
+@pytest.fixture
+def model_path(tiny_model_path):
+    return tiny_model_path
 
 
 def _run(module, *args):
