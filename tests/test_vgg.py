@@ -80,3 +80,19 @@ def test_single_tap_runs_only_the_blocks_it_needs(vgg, rng):
     np.testing.assert_allclose(vgg(images, tap="relu2_2"), vgg(images)["relu2_2"], rtol=1e-6)
     names = [layer.name for layer in vgg.single_taps["relu2_2"].layers]
     assert "block2_conv2" in names and not any(n.startswith("block3") for n in names)
+
+
+def test_loads_the_keras_applications_legacy_h5_format(tmp_path, rng):
+    # The downloadable notop file is a Keras 2 style HDF5 weight file.
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    source = keras.applications.VGG16(include_top=False, weights=None)
+    path = str(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, source)
+    loaded = VGGFeatures(weights=path, layers=("relu1_2",))
+    images = rng.uniform(0, 255, (1, 8, 8, 3)).astype("float32")
+    reference = keras.Model(source.input, source.get_layer("block1_conv2").output)
+    expected = reference(keras.applications.vgg16.preprocess_input(images.copy()))
+    np.testing.assert_allclose(loaded(images)["relu1_2"], expected, rtol=1e-4, atol=1e-3)
