@@ -10,15 +10,16 @@ float32 (1, H, W, 3) in [0, 255]. Two findings on TF 2.21 / Keras 3 shaped this:
   (all-NaN outputs). Freezing the variables into constants first
   (`convert_variables_to_constants_v2`) gives a clean graph of builtin ops.
 - A dynamic-size model (H, W = None) needs every convolution to know its
-  input channel count; TransformNet's data-dependent padding and nearest
-  upsampling lose it, so the converter wants Flex ops. `dynamic_size=True` is
-  supported here and will work once the model keeps static channel counts;
-  until then `convert` raises a clear `ConversionError`.
+  input channel count; TransformNet keeps it static (its padding and
+  upsampling are built for this), so `input_size=None` converts to builtin
+  ops only.
 
 Every converted model is checked with ai-edge-litert's interpreter (the runtime
 used on phones) against the Keras model: PSNR, max abs difference, latency.
 """
 
+import contextlib
+import io
 import os
 import statistics
 import tempfile
@@ -155,6 +156,67 @@ def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, 
                 f.write(flatbuffer)
             paths[variant] = path
     return paths
+
+
+# Builtin ops the TFLite GPU delegate converts (from its compatibility
+# checker, tensorflow/lite/tools/versioning/gpu_compatibility.cc).
+GPU_DELEGATE_OPS = frozenset("""
+    ABS ADD ADD_N AVERAGE_POOL_2D BATCH_MATMUL CAST CONCATENATION CONV_2D COS
+    CUMSUM DENSIFY DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE DIV ELU EQUAL
+    EXP FLOOR FLOOR_DIV FLOOR_MOD FULLY_CONNECTED GATHER GELU GREATER
+    GREATER_EQUAL HARD_SWISH LEAKY_RELU LESS LESS_EQUAL LOG LOGICAL_AND
+    LOGISTIC MAXIMUM MAX_POOL_2D MEAN MINIMUM MIRROR_PAD MUL NEG NOT_EQUAL
+    ONE_HOT PACK PAD PADV2 POW PRELU QUANTIZE REDUCE_MAX REDUCE_MIN
+    REDUCE_PROD RELU RELU6 RELU_N1_TO_1 RESHAPE RESIZE_BILINEAR
+    RESIZE_NEAREST_NEIGHBOR RSQRT SELECT SELECT_V2 SIGN SIN SLICE SOFTMAX
+    SPACE_TO_DEPTH SPLIT SPLIT_V SQRT SQUARE SQUARED_DIFFERENCE STRIDED_SLICE
+    SUB SUM TANH TILE TRANSPOSE TRANSPOSE_CONV
+""".split())
+
+
+def gpu_compatibility_report(tflite_path):
+    """The TFLite analyzer's report, with the GPU delegate compatibility check.
+
+    A model the GPU delegate accepts says "Your model looks compatible with
+    GPU delegate"; each op it would refuse gets a "GPU COMPATIBILITY WARNING".
+    Note: the analyzer in TF 2.21's pip wheel reports every model as
+    compatible (even ARG_MAX or TOPK_V2, which the delegate refuses), so
+    check `gpu_delegate_issues` too.
+    """
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        tf.lite.experimental.Analyzer.analyze(model_path=tflite_path, gpu_compatibility=True)
+    return output.getvalue()
+
+
+def gpu_delegate_issues(tflite_path):
+    """Reasons the TFLite GPU delegate would not take the whole model.
+
+    Checks each op against `GPU_DELEGATE_OPS` and that tensors have at most 4
+    dimensions (the delegate's layout is BHWC) and static shapes. An empty
+    list means every op can run on the GPU.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=os.fspath(tflite_path))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    issues = []
+    for op in interpreter._get_ops_details():
+        name = op["op_name"]
+        if name not in GPU_DELEGATE_OPS:
+            issues.append(f"op {op['index']} {name}: not supported by the GPU delegate")
+            continue
+        for index in list(op["inputs"]) + list(op["outputs"]):
+            if index < 0:
+                continue
+            signature = tensors[index]["shape_signature"]
+            if len(signature) > 4 or any(dim < 0 for dim in signature):
+                issues.append(
+                    f"op {op['index']} {name}: tensor {[int(d) for d in signature]} is not a static "
+                    "tensor of at most 4 dimensions"
+                )
+                break
+    return issues
 
 
 def psnr(reference, test, peak=255.0):

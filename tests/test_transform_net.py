@@ -5,8 +5,10 @@ import itertools
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from dstyle_tf.models import TransformNet
+from dstyle_tf.models import layers
 
 OPTIONS = list(
     itertools.product(("batch", "instance"), ("transpose", "resize_conv"), ("reflect", "zero"))
@@ -85,3 +87,60 @@ def test_instance_norm_is_per_image():
     alone = net(a).numpy()
     together = net(np.concatenate([a, b])).numpy()[:1]
     np.testing.assert_allclose(alone, together, atol=1e-3)
+
+
+# Inference-friendly formulations must compute exactly what the textbook ops do.
+
+
+@pytest.mark.parametrize("before, after, edge", [(1, 1, False), (4, 4, False), (0, 3, True), (0, 2, True)])
+@pytest.mark.parametrize("axis", [1, 2])
+def test_mirror_pad_matches_numpy(before, after, edge, axis, rng):
+    x = rng.normal(size=(2, 9, 7, 3)).astype("float32")
+    widths = [(0, 0)] * 4
+    widths[axis] = (before, after)
+    expected = np.pad(x, widths, mode="symmetric" if edge else "reflect")
+
+    np.testing.assert_array_equal(layers.mirror_pad(x, before, after, axis, edge).numpy(), expected)
+    # The same with unknown sizes inside a graph.
+    dynamic = tf.function(
+        lambda t: layers.mirror_pad(t, before, after, axis, edge),
+        input_signature=[tf.TensorSpec([None, None, None, 3])],
+    )
+    np.testing.assert_array_equal(dynamic(x).numpy(), expected)
+
+
+def test_upsample_nearest_is_pixel_repetition(rng):
+    x = rng.normal(size=(2, 5, 3, 4)).astype("float32")
+    expected = x.repeat(2, axis=1).repeat(2, axis=2)
+
+    np.testing.assert_array_equal(layers.upsample_nearest(x).numpy(), expected)
+    dynamic = tf.function(layers.upsample_nearest, input_signature=[tf.TensorSpec([None, None, None, 4])])
+    out = dynamic.get_concrete_function().structured_outputs
+    assert out.shape[-1] == 4  # static channels survive (TFLite conv needs them)
+    np.testing.assert_array_equal(dynamic(x).numpy(), expected)
+
+
+@pytest.mark.parametrize("kernel_size, block, channels_out", [(9, 2, 3), (9, 4, 3), (3, 2, 5), (5, 4, 2)])
+def test_space_to_depth_conv_equals_direct_conv(kernel_size, block, channels_out, rng):
+    x = rng.normal(size=(2, 8 + kernel_size - 1, 12 + kernel_size - 1, 6)).astype("float32")
+    kernel = rng.normal(size=(kernel_size, kernel_size, 6, channels_out)).astype("float32")
+    bias = rng.normal(size=(channels_out,)).astype("float32")
+    x = x[:, : x.shape[1] // block * block, : x.shape[2] // block * block]
+
+    direct = tf.nn.conv2d(x, kernel, 1, "VALID") + bias
+    blocked = layers.space_to_depth_conv(x, kernel, bias, block)
+
+    np.testing.assert_allclose(blocked.numpy(), direct.numpy(), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("normalization,upsampling,padding", OPTIONS)
+def test_dynamic_and_static_shapes_agree(normalization, upsampling, padding, rng):
+    # Static sizes take the static padding path (none at all for multiples of
+    # 4), unknown sizes the sliced one; both equal the eager result.
+    net = tiny(normalization=normalization, upsampling=upsampling, padding=padding)
+    dynamic = tf.function(
+        lambda t: net(t, training=False), input_signature=[tf.TensorSpec([None, None, None, 3])]
+    )
+    for size in [(16, 16), (19, 22), (13, 17)]:
+        x = rng.uniform(0, 255, (1, *size, 3)).astype("float32")
+        np.testing.assert_allclose(dynamic(x).numpy(), net(x).numpy(), atol=1e-3)

@@ -9,9 +9,31 @@ from dstyle_tf.models.layers import ConvBlock
 from dstyle_tf.models.layers import ResidualBlock
 from dstyle_tf.models.layers import UpsampleBlock
 from dstyle_tf.models.layers import _check_choice
+from dstyle_tf.models.layers import mirror_pad
 
 # Two stride-2 convolutions: inputs are padded to a multiple of this.
 _STRIDE = 4
+# The 9×9 RGB output convolution runs on 2×2 pixel groups (see
+# `space_to_depth_conv`): XNNPACK, 512², 1 thread: 121 ms direct, ~45 ms.
+_OUTPUT_BLOCK = 2
+
+
+def _pad_to_multiple(x, height, width):
+    """Mirror-pads H and W (at the end, edge included) to multiples of 4.
+
+    With static sizes the padding is static (none at all for multiples of 4);
+    with dynamic sizes three pixels are mirrored and the excess sliced off,
+    which avoids a data-dependent MIRROR_PAD, and the channel count is
+    restored for converters that need it.
+    """
+    if isinstance(height, int) and isinstance(width, int):
+        x = mirror_pad(x, 0, (-height) % _STRIDE, axis=1, include_edge=True)
+        return mirror_pad(x, 0, (-width) % _STRIDE, axis=2, include_edge=True)
+    padded_height = height + (-height) % _STRIDE
+    padded_width = width + (-width) % _STRIDE
+    x = mirror_pad(x, 0, _STRIDE - 1, axis=1, include_edge=True)[:, :padded_height]
+    x = mirror_pad(x, 0, _STRIDE - 1, axis=2, include_edge=True)[:, :, :padded_width]
+    return ops.reshape(x, (-1, padded_height, padded_width, x.shape[-1]))
 
 
 @keras.saving.register_keras_serializable(package="dstyle_tf")
@@ -89,6 +111,7 @@ class TransformNet(keras.Model):
             normalization=None,
             padding=padding,
             activation=False,
+            space_to_depth=_OUTPUT_BLOCK,
             dtype=dtype,
             name="c9s1_out",
         )
@@ -102,23 +125,28 @@ class TransformNet(keras.Model):
         self.call(ops.zeros((1, 16, 16, 3)))
         self.built = True
 
-    def call(self, inputs, training=None):
-        images = ops.cast(inputs, self.compute_dtype)
-        height, width = ops.shape(images)[1], ops.shape(images)[2]
-        pad_h = (-height) % _STRIDE
-        pad_w = (-width) % _STRIDE
-        x = ops.pad(
-            images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric"
-        )
+    def call(self, inputs, training=None, statistics=None):
+        """Stylises float (B, H, W, 3) images in [0, 255].
+
+        Args:
+            inputs: the images.
+            training: batch norm mode.
+            statistics: optional `InstanceNormStatistics` (eager only): use
+                the whole image's instance-norm statistics for a tile, and/or
+                record this input's. See `dstyle_tf.tiling`.
+        """
+        x = ops.cast(inputs, self.compute_dtype)
+        height, width = ops.shape(x)[1], ops.shape(x)[2]
+        x = _pad_to_multiple(x, height, width)
         x = x / 127.5 - 1.0
-        for block in self.encoder:
-            x = block(x, training=training)
-        for block in self.residuals:
-            x = block(x, training=training)
-        for block in self.decoder:
-            x = block(x, training=training)
+        kwargs = dict(training=training, statistics=statistics)
+        for block in self.encoder + self.residuals + self.decoder:
+            x = block(x, **kwargs)
         x = self.output_conv(x, training=training)
         x = 127.5 * (self.output_activation(x) + 1.0)
+        if isinstance(height, int) and isinstance(width, int):
+            if height % _STRIDE == 0 and width % _STRIDE == 0:
+                return x  # static shape, nothing was padded
         return x[:, :height, :width, :]
 
     def compute_output_shape(self, input_shape):
