@@ -12,12 +12,20 @@ Tile corners lie on multiples of `align` (4 for TransformNet, which has two
 stride-2 convolutions), so every tile sees the same sampling grid as the whole
 image and a network with local operations gives the untiled result.
 
+Instance normalisation is not local: it uses the whole image's per-channel
+mean and variance. `instance_norm_statistics` estimates them for a large
+image (on a downscaled copy, then refined exactly, tile by tile) so that every
+tile can be normalised like the one-pass image (`TransformNet(...,
+statistics=...)`).
+
 Example:
 ```python
 out = tiled_apply(image, lambda tile: net(tile[None])[0].numpy(),
                   tile_size=512, overlap=64, context=32)
 ```
 """
+
+import collections
 
 import numpy as np
 
@@ -81,6 +89,124 @@ def blend_weights(spans, length):
     return windows, total
 
 
+Tile = collections.namedtuple("Tile", ["core", "window", "own"])
+Tile.__doc__ = """One tile: (top, bottom, left, right) boxes in image pixels.
+
+`core` is the part kept (blended with neighbours), `window` the core with its
+context (what the network sees), `own` the tile's share of a partition of the
+image (cores minus what the next tile takes over), for exact statistics.
+"""
+
+
+def tile_grid(height, width, tile_size, overlap, context, align=1):
+    """The tiles of an image, row by row (see `tiled_apply` for the arguments)."""
+    row_spans = tile_spans(height, tile_size, overlap, align)
+    col_spans = tile_spans(width, tile_size, overlap, align)
+
+    def owns(spans, length):
+        starts = [start for start, _ in spans]
+        return list(zip(starts, starts[1:] + [length]))
+
+    tiles = []
+    for (top, bottom), (own_top, own_bottom) in zip(row_spans, owns(row_spans, height)):
+        for (left, right), (own_left, own_right) in zip(col_spans, owns(col_spans, width)):
+            window = (
+                max(0, top - context), min(height, bottom + context),
+                max(0, left - context), min(width, right + context),
+            )
+            tiles.append(Tile(
+                (top, bottom, left, right), window, (own_top, own_bottom, own_left, own_right)
+            ))
+    return tiles
+
+
+def _downscale(image, max_side):
+    """Area-averaged copy with the longer side at most `max_side`."""
+    import tensorflow as tf
+
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    size = (max(8, round(height * scale)), max(8, round(width * scale)))
+    if size == (height, width):
+        return np.asarray(image, np.float32)
+    return tf.image.resize(image, size, method="area").numpy()
+
+
+def _own_region(tile, height, width, align):
+    """`tile.own` as fractions of its window as the network pads it (to
+    `align`); the image's last tiles own that padding, as a one-pass run does.
+    """
+    in_top, in_bottom, in_left, in_right = tile.window
+    own_top, own_bottom, own_left, own_right = tile.own
+    padded_height = -(-(in_bottom - in_top) // align) * align
+    padded_width = -(-(in_right - in_left) // align) * align
+    return (
+        (own_top - in_top) / padded_height,
+        1.0 if own_bottom == height else (own_bottom - in_top) / padded_height,
+        (own_left - in_left) / padded_width,
+        1.0 if own_right == width else (own_right - in_left) / padded_width,
+    )
+
+
+def instance_norm_statistics(
+    model, image, tiles, method="exact", preview_size=1024, align=4, on_tile=None
+):
+    """Per-layer instance-norm statistics of `image` for tiled inference.
+
+    - `"exact"`: one pass over the tiles per normalisation layer, each
+      stopping at that layer, with the layers before it normalised by their
+      already exact statistics; each tile adds the sums of the layer's input
+      over its own part of the image (the `own` boxes partition it). Equals
+      the one-pass statistics up to the tiles' limited context. Costs about
+      6.4 network passes for the paper's network (the deeper the layer, the
+      longer its pass).
+    - `"preview"`: one pass over a copy downscaled to `preview_size`
+      (exact if the image is not larger). Cheap, but a network responds
+      differently to a smaller picture: on a 2x chicago (1424x948, random
+      32-filter net, 512 tiles) the tiled output is 27 dB from the one-pass
+      one at 1024, 19.5 dB at 512 (exact: 89 dB, per-tile statistics: 13.5).
+
+    Args:
+        model: a `TransformNet` (any model whose call takes `statistics=`).
+        image: float32 (H, W, 3) in [0, 255].
+        tiles: from `tile_grid` (with `align` matching the model's).
+        method: `"exact"` or `"preview"`.
+        preview_size: longer side of the downscaled copy (`"preview"`).
+        on_tile: optional progress callback (tiles_done, tiles_total).
+
+    Returns:
+        {layer path: (mean, variance)} for `InstanceNormStatistics(fixed=...)`.
+    """
+    from dstyle_tf.models.layers import InstanceNormStatistics
+    from dstyle_tf.models.layers import StopForward
+
+    if method not in ("exact", "preview"):
+        raise ValueError(f"method must be 'exact' or 'preview'; got {method!r}.")
+    recorder = InstanceNormStatistics()
+    preview = _downscale(image, preview_size if method == "preview" else 64)
+    model(preview[None], training=False, statistics=recorder)
+    if method == "preview":
+        return recorder.moments()
+    statistics = {}
+    layers = list(recorder.moments())  # in call order
+    done, total = 0, len(layers) * len(tiles)
+    for path in layers:
+        recorder = InstanceNormStatistics(fixed=statistics, stop_after=path)
+        for tile in tiles:
+            in_top, in_bottom, in_left, in_right = tile.window
+            recorder.region = _own_region(tile, *image.shape[:2], align)
+            window = np.asarray(image[in_top:in_bottom, in_left:in_right], np.float32)
+            try:
+                model(window[None], training=False, statistics=recorder)
+            except StopForward:
+                pass
+            done += 1
+            if on_tile is not None:
+                on_tile(done, total)
+        statistics[path] = recorder.moments()[path]
+    return statistics
+
+
 def tiled_apply(
     image, fn, tile_size=1024, overlap=64, context=32, align=4, on_tile=None
 ):
@@ -111,33 +237,30 @@ def tiled_apply(
     col_spans = tile_spans(width, tile_size, overlap, align)
     row_windows, row_total = blend_weights(row_spans, height)
     col_windows, col_total = blend_weights(col_spans, width)
+    row_window_of = dict(zip(row_spans, row_windows))
+    col_window_of = dict(zip(col_spans, col_windows))
 
     output = None
-    total_tiles = len(row_spans) * len(col_spans)
-    done = 0
-    for (top, bottom), row_window in zip(row_spans, row_windows):
-        in_top, in_bottom = max(0, top - context), min(height, bottom + context)
-        for (left, right), col_window in zip(col_spans, col_windows):
-            in_left, in_right = max(0, left - context), min(width, right + context)
-            tile = np.asarray(
-                image[in_top:in_bottom, in_left:in_right], dtype=np.float32
+    tiles = tile_grid(height, width, tile_size, overlap, context, align)
+    for done, (core, window, _) in enumerate(tiles, start=1):
+        top, bottom, left, right = core
+        in_top, in_bottom, in_left, in_right = window
+        tile = np.asarray(image[in_top:in_bottom, in_left:in_right], dtype=np.float32)
+        result = np.asarray(fn(tile))
+        if result.shape[:2] != tile.shape[:2]:
+            raise ValueError(
+                f"fn changed the tile size from {tile.shape[:2]} to "
+                f"{result.shape[:2]}."
             )
-            result = np.asarray(fn(tile))
-            if result.shape[:2] != tile.shape[:2]:
-                raise ValueError(
-                    f"fn changed the tile size from {tile.shape[:2]} to "
-                    f"{result.shape[:2]}."
-                )
-            if output is None:
-                output = np.zeros((height, width, result.shape[-1]), np.float32)
-            core = result[
-                top - in_top : bottom - in_top, left - in_left : right - in_left
-            ]
-            weight = np.outer(row_window, col_window).astype(np.float32)
-            output[top:bottom, left:right] += core * weight[..., None]
-            done += 1
-            if on_tile is not None:
-                on_tile(done, total_tiles)
+        if output is None:
+            output = np.zeros((height, width, result.shape[-1]), np.float32)
+        kept = result[top - in_top : bottom - in_top, left - in_left : right - in_left]
+        weight = np.outer(
+            row_window_of[(top, bottom)], col_window_of[(left, right)]
+        ).astype(np.float32)
+        output[top:bottom, left:right] += kept * weight[..., None]
+        if on_tile is not None:
+            on_tile(done, len(tiles))
     # The weights are separable and the tiles form a grid, so their sum is the
     # outer product of the per-axis sums; normalise one band of rows at a time.
     col_total = col_total.astype(np.float32)

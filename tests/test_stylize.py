@@ -116,6 +116,20 @@ def test_tiled_stylize_has_input_size(keras_stylizer, rng):
     assert 0 <= out.min() and out.max() <= 255
 
 
+def test_tiled_keras_instance_norm_matches_one_pass(keras_stylizer, rng):
+    from export.tflite import psnr
+
+    image = np.cumsum(rng.normal(0, 8, (70, 101, 3)), axis=1).astype(np.float32) % 255
+    one_pass = np.clip(np.asarray(keras_stylizer.model(image[None]))[0], 0, 255)
+    options = dict(tile_size=32, tile_overlap=8, tile_context=32)
+
+    exact = stylize.stylize_image(image, keras_stylizer, **options)
+    per_tile = stylize.stylize_image(image, keras_stylizer, tile_statistics="tile", **options)
+
+    assert psnr(one_pass, exact) > 80.0
+    assert psnr(one_pass, per_tile) < psnr(one_pass, exact) - 20.0
+
+
 def test_list_inputs_and_plan_outputs(tmp_path):
     for name in ("b.jpg", "a.png", ".hidden.png", "c.tif"):
         (tmp_path / name).write_bytes(b"")

@@ -85,6 +85,10 @@ class InstanceNormalization(layers.Layer):
         return config
 
 
+class StopForward(Exception):
+    """Raised by `InstanceNormStatistics(stop_after=...)` once it has its layer."""
+
+
 class InstanceNormStatistics:
     """Instance-norm statistics shared across calls: for tiled inference.
 
@@ -106,12 +110,16 @@ class InstanceNormStatistics:
             input's height and width: only this part is recorded (a tile's
             own, non-overlapping share of the image). Must map to whole
             pixels at every layer's resolution.
+        stop_after: optional layer path: record only this layer, then stop
+            the forward pass (raises `StopForward`): the later layers are
+            not needed to measure it.
     """
 
-    def __init__(self, fixed=None, record=True, region=None):
+    def __init__(self, fixed=None, record=True, region=None, stop_after=None):
         self.fixed = dict(fixed or {})
         self.record = record
         self.region = region
+        self.stop_after = stop_after
         self._sums = {}
 
     def lookup(self, layer):
@@ -122,9 +130,8 @@ class InstanceNormStatistics:
         return self.fixed[layer.path]
 
     def observe(self, layer, x):
-        if not self.record:
+        if not self.record or self.stop_after not in (None, layer.path):
             return
-        x = np.asarray(x, np.float64)
         if self.region is not None:
             height, width = x.shape[1:3]
             top, bottom, left, right = self.region
@@ -133,12 +140,15 @@ class InstanceNormStatistics:
                 int(round(top * height)) : int(round(bottom * height)),
                 int(round(left * width)) : int(round(right * width)),
             ]
+        x = tf.cast(x, "float64")
         count, total, squares = self._sums.get(layer.path, (0, 0.0, 0.0))
         self._sums[layer.path] = (
             count + x.shape[0] * x.shape[1] * x.shape[2],
-            total + x.sum(axis=(0, 1, 2)),
-            squares + np.square(x).sum(axis=(0, 1, 2)),
+            total + tf.reduce_sum(x, axis=(0, 1, 2)).numpy(),
+            squares + tf.reduce_sum(tf.square(x), axis=(0, 1, 2)).numpy(),
         )
+        if self.stop_after is not None:
+            raise StopForward(layer.path)
 
     def merge(self, other):
         """Adds the sums recorded by `other` (e.g. another tile)."""
