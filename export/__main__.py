@@ -56,7 +56,8 @@ flags.DEFINE_list(
 )
 flags.DEFINE_bool(
     "tflite_dynamic", False,
-    "Also write dynamic-size TFLite models (skipped with a warning if the "
+    "Also write dynamic-size TFLite models (any input H and W; slower than a "
+    "fixed size and not for the GPU delegate; skipped with a warning if the "
     "network cannot be converted with unknown sizes).",
 )
 flags.DEFINE_string(

@@ -264,7 +264,7 @@ def export_model(
         max_pixels: SavedModel request size cap (B·H·W).
         tflite_variants: subset of `tflite.VARIANTS`; empty for no TFLite.
         tflite_size: (height, width) of the fixed-size TFLite models.
-        tflite_dynamic: also try dynamic-size TFLite models.
+        tflite_dynamic: also write dynamic-size TFLite models (any H, W).
         representative_images: folder of images for int8 calibration
             (default: synthetic images).
         test_images: folder of images to verify TFLite on (default: the
