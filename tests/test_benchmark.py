@@ -55,6 +55,27 @@ def test_layer_flops_leaves_the_model_unpatched():
     assert net(np.zeros((1, 10, 12, 3), np.float32)).shape == (1, 8, 10, 5)
 
 
+class _OwnKernelConv(keras.layers.Layer):
+    """Applies its Conv2D sublayer's kernel itself (like a space-to-depth conv)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(5, 3, padding="same", use_bias=False)
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+
+    def call(self, inputs):
+        return keras.ops.conv(inputs, self.conv.kernel, padding="same")
+
+
+def test_layer_flops_counts_a_kernel_applied_by_its_parent():
+    model = keras.Sequential([keras.Input((6, 7, 2)), _OwnKernelConv()])
+    (cost,) = flops.layer_costs(model, (1, 6, 7, 2))
+    assert cost.kind == "Conv2D (applied by parent)"
+    assert cost.flops == flops.conv2d_flops((1, 6, 7, 5), (3, 3), 2) == 2 * 42 * 5 * 9 * 2
+
+
 def test_einsum_dense_flops():
     # "abc,cd->abd": contract c (16) for each of the 2·7·32 outputs.
     assert flops.einsum_dense_flops("abc,cd->abd", (16, 32), (2, 7, 32)) == 2 * 2 * 7 * 32 * 16

@@ -11,8 +11,11 @@ Two independent counts:
 - `layer_flops(model, input_shape)` runs the model once on zeros and records
   the input/output shape of every Conv2D, Conv2DTranspose, Dense and
   EinsumDense call, then applies the textbook formulas (`conv2d_flops`,
-  `conv2d_transpose_flops`, ...). Operations that are not layers (the
-  attention matmuls of a ViT) are not seen.
+  `conv2d_transpose_flops`, ...). A Conv2D whose kernel its parent layer
+  applies itself (TransformNet's space-to-depth output conv) is counted at
+  its nominal cost. Operations that are not layers (the attention matmuls of
+  a ViT) are not seen. This is the network's nominal cost: what efficiency
+  is measured against.
 - `xla_flops(fn, *args)` lowers a `tf.function` to XLA HLO and sums every
   `convolution` and `dot` instruction (`hlo_flops`), counting only kernel
   taps that land on real input (not on the holes of a dilated input or on
@@ -94,26 +97,58 @@ _COUNTED = (
 )
 
 
+def _applied_by_parent(parent, called, outputs):
+    """Costs of Conv2D sublayers whose kernel `parent` applied without calling them.
+
+    A layer may compute its convolution itself from the sublayer's kernel (a
+    space-to-depth formulation, say); the nominal cost — the plain
+    convolution on the parent's output positions — is counted then, so the
+    figure stays the network's FLOPs, not those of one formulation.
+    """
+    shape = getattr(outputs, "shape", None)
+    costs = []
+    for sub in parent._flatten_layers(include_self=False, recursive=False):
+        if (shape is None or id(sub) in called or not sub.built
+                or type(sub) is not keras.layers.Conv2D):
+            continue
+        out_shape = tuple(int(d) for d in shape[:-1]) + (sub.filters,)
+        in_channels = int(sub.kernel.shape[-2]) * sub.groups
+        costs.append(LayerCost(
+            f"{parent.name}/{sub.name}", "Conv2D (applied by parent)", None, out_shape,
+            conv2d_flops(out_shape, sub.kernel_size, in_channels, sub.groups),
+        ))
+    return costs
+
+
 def layer_costs(model, input_shape, **call_kwargs):
     """Calls `model` once on zeros; returns a `LayerCost` per counted layer call.
+
+    Every nested layer's `call` is wrapped for the duration, to record the
+    shapes each counted layer sees (and which sublayers were called).
 
     Args:
         model: a built Keras model or layer (nested layers are walked).
         input_shape: full input shape, batch included, e.g. (1, 512, 512, 3).
         **call_kwargs: passed to the model call (e.g. `training=False`).
     """
-    costs = []
-    patched = []
+    costs, stack, patched = [], [], []
     for layer in model._flatten_layers(include_self=False, recursive=True):
-        if not isinstance(layer, _COUNTED):
-            continue
         original = layer.call
 
-        def recording_call(inputs, *args, _layer=layer, _original=original, **kwargs):
-            outputs = _original(inputs, *args, **kwargs)
-            cost = _cost(_layer, inputs, outputs)
+        def recording_call(*args, _layer=layer, _original=original, **kwargs):
+            stack.append(set())
+            try:
+                outputs = _original(*args, **kwargs)
+            finally:
+                called = stack.pop()
+            if stack:
+                stack[-1].add(id(_layer))
+            counted = isinstance(_layer, _COUNTED) and args
+            cost = _cost(_layer, args[0], outputs) if counted else None
             if cost is not None:
                 costs.append(cost)
+            else:
+                costs.extend(_applied_by_parent(_layer, called, outputs))
             return outputs
 
         object.__setattr__(layer, "call", recording_call)

@@ -74,7 +74,8 @@ def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
     Args:
         model: the Keras TransformNet.
         sizes: square sides, e.g. (256, 512, 1024).
-        repeats, warmup: timed and untimed calls per measurement.
+        repeats, warmup: timed and untimed calls per measurement; the
+            backends of one size are timed round-robin (interleaved).
         threads: ai-edge-litert interpreter threads.
         peak_gflops: the matmul peak, for the efficiency column.
         backends: subset of BACKENDS.
@@ -108,34 +109,33 @@ def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
                     saved_model_lib.STYLIZED_KEY
                 ].numpy(),
             }
-            for backend, fn in runs.items():
-                if backend in backends:
-                    log(f"inference {backend} {size}x{size}")
-                    stats = timing.measure(fn, repeats, warmup)
-                    results.append(_record(backend, size, stats, count, peak_gflops))
+            runs = {name: fn for name, fn in runs.items() if name in backends}
             variants = [v for v in TFLITE_VARIANTS if f"tflite_{v}" in backends]
-            if not variants:
-                continue
-            images = _test_images(size, calibration_count, image_folder)
-            log(f"inference: converting TFLite {', '.join(variants)} at {size}x{size}")
-            start = time.perf_counter()
-            paths = tflite_lib.convert_all(
-                model, scratch, variants, (size, size),
-                representative_images=images, prefix=f"bench{size}",
-            )
-            conversion_s[size] = time.perf_counter() - start
-            outputs = {}
-            keras_out = [np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images]
-            for variant in variants:
-                runner = stylize_lib.TFLiteStylizer(paths[variant], num_threads=threads)
-                outputs[variant] = [runner.run(im) for im in images]
-                log(f"inference tflite_{variant} {size}x{size}")
-                stats = timing.measure(lambda: runner.run(image), repeats, warmup)
-                row = _record(f"tflite_{variant}", size, stats, count, peak_gflops)
-                row["file_bytes"] = os.path.getsize(paths[variant])
-                row["interpreter_threads"] = threads
+            outputs, file_bytes = {}, {}
+            if variants:
+                images = _test_images(size, calibration_count, image_folder)
+                log(f"inference: converting TFLite {', '.join(variants)} at {size}x{size}")
+                start = time.perf_counter()
+                paths = tflite_lib.convert_all(
+                    model, scratch, variants, (size, size),
+                    representative_images=images, prefix=f"bench{size}",
+                )
+                conversion_s[size] = time.perf_counter() - start
+                keras_out = [np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images]
+                for variant in variants:
+                    runner = stylize_lib.TFLiteStylizer(paths[variant], num_threads=threads)
+                    outputs[variant] = [runner.run(im) for im in images]
+                    file_bytes[f"tflite_{variant}"] = os.path.getsize(paths[variant])
+                    runs[f"tflite_{variant}"] = lambda runner=runner: runner.run(image)
+            log(f"inference: timing {', '.join(runs)} at {size}x{size} (interleaved)")
+            stats = timing.measure_interleaved(runs, repeats, warmup)
+            for backend in runs:
+                row = _record(backend, size, stats[backend], count, peak_gflops)
+                if backend in file_bytes:
+                    row["file_bytes"] = file_bytes[backend]
+                    row["interpreter_threads"] = threads
                 results.append(row)
-                del runner
+            runs.clear()
             for variant in variants:
                 entry = {
                     "variant": variant,

@@ -46,6 +46,40 @@ def measure(fn, repeats, warmup=1):
     }
 
 
+def measure_interleaved(functions, repeats, warmup=1):
+    """Times several functions round-robin: one call of each per repeat.
+
+    On a shared machine the load changes over minutes; interleaving spreads
+    it over every function alike, so their ratios stay fair.
+
+    Args:
+        functions: {name: fn}; each fn blocks until its work is done.
+
+    Returns:
+        {name: `summarize` of its calls, plus the run's load averages}.
+    """
+    for fn in functions.values():
+        for _ in range(warmup):
+            fn()
+    load_before = machine.load_average()
+    samples = {name: [] for name in functions}
+    for _ in range(max(1, repeats)):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    load_after = machine.load_average()
+    return {
+        name: {
+            **summarize(values, warmup),
+            "interleaved": True,
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+        }
+        for name, values in samples.items()
+    }
+
+
 def throughput(milliseconds, items):
     """Items per second for `items` done in `milliseconds`."""
     return items * 1000.0 / milliseconds if milliseconds > 0 else float("nan")
