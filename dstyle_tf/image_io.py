@@ -83,9 +83,20 @@ def load_image(path, max_size=None):
     return np.asarray(image, dtype=np.float32)
 
 
+_ROWS_PER_BAND = 256
+
+
 def to_uint8(image):
-    """Rounds a float image in [0, 255] to uint8, clipping out-of-range values."""
-    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+    """Rounds a float image in [0, 255] to uint8, clipping out-of-range values.
+
+    Works in bands of rows, so a large image needs no full-size float copies.
+    """
+    image = np.asarray(image)
+    output = np.empty(image.shape, np.uint8)
+    for top in range(0, image.shape[0], _ROWS_PER_BAND):
+        band = np.round(image[top : top + _ROWS_PER_BAND])
+        output[top : top + _ROWS_PER_BAND] = np.clip(band, 0, 255, out=band)
+    return output
 
 
 def save_image(path, image, jpeg_quality=95):

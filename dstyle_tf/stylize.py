@@ -261,7 +261,7 @@ def stylize_image(
         align=_ALIGN,
         on_tile=on_tile,
     )
-    stylized = np.clip(stylized, 0.0, 255.0)
+    stylized = np.clip(stylized, 0.0, 255.0, out=stylized)  # in place: large images
     if preserve_color:
         stylized = color.preserve_color(image, stylized)
     return stylized

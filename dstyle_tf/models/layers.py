@@ -96,8 +96,8 @@ class InstanceNormStatistics:
     a tile normalised on its own differs from the same pixels in a one-pass
     run. Passed as `statistics=` to a `TransformNet` call, this object
 
-    - records, for every `InstanceNormalization` layer, the per-channel sums
-      of its input over `region` (accumulated over calls, float64), and
+    - records, for every `InstanceNormalization` layer, the per-channel
+      moments of its input over `region` (accumulated over calls), and
     - makes the layers normalise with `fixed` statistics when given.
 
     Not for `tf.function`: it exchanges numpy values with eager tensors.
@@ -140,30 +140,37 @@ class InstanceNormStatistics:
                 int(round(top * height)) : int(round(bottom * height)),
                 int(round(left * width)) : int(round(right * width)),
             ]
-        x = tf.cast(x, "float64")
-        count, total, squares = self._sums.get(layer.path, (0, 0.0, 0.0))
-        self._sums[layer.path] = (
-            count + x.shape[0] * x.shape[1] * x.shape[2],
-            total + tf.reduce_sum(x, axis=(0, 1, 2)).numpy(),
-            squares + tf.reduce_sum(tf.square(x), axis=(0, 1, 2)).numpy(),
-        )
+        # Per-call centred moments in float32 (no float64 copy of a large
+        # activation), combined across calls in float64 (Chan et al. 1979).
+        count = x.shape[0] * x.shape[1] * x.shape[2]
+        mean = tf.reduce_mean(x, axis=(0, 1, 2))
+        squares = tf.reduce_sum(tf.square(x - mean), axis=(0, 1, 2))
+        mean = mean.numpy().astype(np.float64)
+        squares = squares.numpy().astype(np.float64)
+        previous = self._sums.get(layer.path)
+        if previous is not None:
+            count, mean, squares = _combine_moments(previous, (count, mean, squares))
+        self._sums[layer.path] = (count, mean, squares)
         if self.stop_after is not None:
             raise StopForward(layer.path)
 
-    def merge(self, other):
-        """Adds the sums recorded by `other` (e.g. another tile)."""
-        for path, (count, total, squares) in other._sums.items():
-            mine = self._sums.get(path, (0, 0.0, 0.0))
-            self._sums[path] = (mine[0] + count, mine[1] + total, mine[2] + squares)
-
     def moments(self):
         """{layer path: (mean, variance)} float32 arrays of what was recorded."""
-        result = {}
-        for path, (count, total, squares) in self._sums.items():
-            mean = total / count
-            variance = np.maximum(squares / count - np.square(mean), 0.0)
-            result[path] = (mean.astype(np.float32), variance.astype(np.float32))
-        return result
+        return {
+            path: (mean.astype(np.float32), (squares / count).astype(np.float32))
+            for path, (count, mean, squares) in self._sums.items()
+        }
+
+
+def _combine_moments(a, b):
+    """(count, mean, sum of squared deviations) of two samples together."""
+    count_a, mean_a, squares_a = a
+    count_b, mean_b, squares_b = b
+    count = count_a + count_b
+    delta = mean_b - mean_a
+    mean = mean_a + delta * (count_b / count)
+    squares = squares_a + squares_b + np.square(delta) * (count_a * count_b / count)
+    return count, mean, squares
 
 
 def _index(x, axis, index):
