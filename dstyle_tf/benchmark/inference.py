@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from dstyle_tf import stylize as stylize_lib
 from dstyle_tf.benchmark import flops as flops_lib
+from dstyle_tf.benchmark import peak as peak_lib
 from dstyle_tf.benchmark import timing
 from export import exporter
 from export import saved_model as saved_model_lib
@@ -54,6 +55,9 @@ def _test_images(size, count, folder=None):
     return exporter.synthetic_images(count, size, size, seed=size)
 
 
+PEAK_KEY = "matmul_peak"
+
+
 def _record(backend, size, stats, flops, peak_gflops):
     gflops = flops / stats["median_ms"] / 1e6
     return {
@@ -62,12 +66,13 @@ def _record(backend, size, stats, flops, peak_gflops):
         "batch": 1,
         "flops": flops,
         "gflops_per_s": gflops,
-        "efficiency_vs_peak": gflops / peak_gflops if peak_gflops else None,
+        "peak_gflops": peak_gflops,
+        "efficiency_vs_peak": gflops / peak_gflops,
         **stats,
     }
 
 
-def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
+def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKENDS,
         calibration_count=8, image_folder=None, log=print):
     """Measures every backend at every size.
 
@@ -77,7 +82,8 @@ def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
         repeats, warmup: timed and untimed calls per measurement; the
             backends of one size are timed round-robin (interleaved).
         threads: ai-edge-litert interpreter threads.
-        peak_gflops: the matmul peak, for the efficiency column.
+        peak_size: side of the matmul timed among the backends; each size's
+            efficiency is against the peak measured with it.
         backends: subset of BACKENDS.
         calibration_count: images for int8 calibration and PSNR.
         image_folder: photos for calibration/PSNR (default synthetic images).
@@ -87,7 +93,8 @@ def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
         (quantised TFLite vs TFLite float32 and vs Keras) and `conversion_s`.
     """
     flops = network_flops(model, sizes)
-    results, psnr, conversion_s = [], [], {}
+    results, psnr, conversion_s, peaks = [], [], {}, {}
+    peak_fn, peak_flops = peak_lib.matmul_callable(peak_size, calls=1)
     keras_fn = tf.function(lambda x: model(x, training=False))
     xla_fn = tf.function(lambda x: model(x, training=False), jit_compile=True)
     with tempfile.TemporaryDirectory(prefix="dstyle_bench_") as scratch:
@@ -128,9 +135,10 @@ def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
                     file_bytes[f"tflite_{variant}"] = os.path.getsize(paths[variant])
                     runs[f"tflite_{variant}"] = lambda runner=runner: runner.run(image)
             log(f"inference: timing {', '.join(runs)} at {size}x{size} (interleaved)")
-            stats = timing.measure_interleaved(runs, repeats, warmup)
+            stats = timing.measure_interleaved({PEAK_KEY: peak_fn, **runs}, repeats, warmup)
+            peaks[size] = peak_lib.summarize(stats[PEAK_KEY], peak_flops, peak_size)
             for backend in runs:
-                row = _record(backend, size, stats[backend], count, peak_gflops)
+                row = _record(backend, size, stats[backend], count, peaks[size]["gflops"])
                 if backend in file_bytes:
                     row["file_bytes"] = file_bytes[backend]
                     row["interpreter_threads"] = threads
@@ -155,5 +163,6 @@ def run(model, sizes, repeats, warmup, threads, peak_gflops, backends=BACKENDS,
         "results": results,
         "psnr": psnr,
         "conversion_s": {str(size): value for size, value in conversion_s.items()},
+        "peaks": {str(size): value for size, value in peaks.items()},
         "calibration_images": image_folder or "synthetic",
     }

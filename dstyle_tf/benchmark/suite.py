@@ -84,10 +84,9 @@ def run(options, command=None, log=_log):
     }
     log(f"matmul peak ({options.peak_size}³ float32, {threads} threads)")
     report["peak"] = peak.matmul_peak(options.peak_size, max(3, options.repeats), options.warmup)
-    peak_gflops = report["peak"]["gflops"]
     if "inference" in options.sections:
         report["inference"] = inference.run(
-            net, options.sizes, options.repeats, options.warmup, threads, peak_gflops,
+            net, options.sizes, options.repeats, options.warmup, threads, options.peak_size,
             backends=options.backends or inference.BACKENDS,
             calibration_count=options.calibration_count,
             image_folder=options.calibration_folder or None, log=log,
@@ -95,7 +94,7 @@ def run(options, command=None, log=_log):
     if "training" in options.sections:
         report["training"] = training.run(
             options.train_size, options.train_batch, options.train_repeats or options.repeats,
-            options.warmup, peak_gflops, xla_modes=options.train_xla,
+            options.warmup, options.peak_size, xla_modes=options.train_xla,
             depth_architecture=options.depth_architecture,
             cross_check=options.cross_check, log=log,
         )
@@ -110,6 +109,7 @@ def run(options, command=None, log=_log):
             net, options.memory_sizes, options.tile_size, options.tile_overlap,
             baseline_size=options.memory_baseline or None, log=log,
         )
+    report["peak_end"] = peak.matmul_peak(options.peak_size, max(3, options.repeats), options.warmup)
     report_lib.evaluate_targets(report)
     report["conditions"]["load_average_end"] = machine.load_average()
     report["conditions"]["wall_s"] = time.time() - start

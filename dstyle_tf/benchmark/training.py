@@ -30,6 +30,7 @@ from configs import paper
 from dstyle_tf import data as data_lib
 from dstyle_tf import training as training_lib
 from dstyle_tf.benchmark import flops as flops_lib
+from dstyle_tf.benchmark import peak as peak_lib
 from dstyle_tf.benchmark import timing
 from dstyle_tf.models.depth import SMALL_ARCHITECTURE
 from dstyle_tf.models.depth import TINY_ARCHITECTURE
@@ -122,7 +123,7 @@ def policies():
     return ["float32"] + (["mixed_float16"] if tf.config.list_physical_devices("GPU") else [])
 
 
-def run(image_size, batch_size, repeats, warmup, peak_gflops, xla_modes=(False, True),
+def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(False, True),
         configs=("johnson", "depth"), depth_architecture="small", cross_check=True,
         log=print):
     """Steps/s, images/s, FLOPs and efficiency of each config and mode.
@@ -167,10 +168,14 @@ def run(image_size, batch_size, repeats, warmup, peak_gflops, xla_modes=(False, 
                     lambda step=step: float(step(images)["loss"]),
                     time.perf_counter() - start,
                 )
-    log(f"training: timing {len(steps)} train steps (interleaved)")
+    log(f"training: timing {len(steps)} train steps (interleaved with the matmul peak)")
+    peak_fn, peak_flops = peak_lib.matmul_callable(peak_size, calls=3)
     stats = timing.measure_interleaved(
-        {key: fn for key, (fn, _) in steps.items()}, repeats, max(0, warmup - 1)
+        {"matmul_peak": peak_fn, **{key: fn for key, (fn, _) in steps.items()}},
+        repeats, max(0, warmup - 1),
     )
+    peak = peak_lib.summarize(stats["matmul_peak"], peak_flops, peak_size)
+    peak_gflops = peak["gflops"]
     for (name, policy, xla), (_, first_call_s) in steps.items():
         row_stats = stats[(name, policy, xla)]
         flops = step_costs[name]["total"]
@@ -185,7 +190,8 @@ def run(image_size, batch_size, repeats, warmup, peak_gflops, xla_modes=(False, 
             "images_per_s": timing.throughput(row_stats["median_ms"], batch_size),
             "flops": flops,
             "gflops_per_s": gflops,
-            "efficiency_vs_peak": gflops / peak_gflops if peak_gflops else None,
+            "peak_gflops": peak_gflops,
+            "efficiency_vs_peak": gflops / peak_gflops,
             "first_call_s": first_call_s,
             **row_stats,
         })
@@ -205,6 +211,7 @@ def run(image_size, batch_size, repeats, warmup, peak_gflops, xla_modes=(False, 
         "flops": step_costs,
         "depth_to_johnson_time_ratio": ratios,
         "depth_to_johnson_flops_ratio": flops_ratio,
+        "peak": peak,
         "depth_architecture": depth_architecture,
         "loss_network_weights": "random (cost does not depend on weights)",
     }
