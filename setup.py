@@ -40,6 +40,7 @@ setup(
             "dstyle-stylize=dstyle_tf.stylize:run",
             "dstyle-evaluate=dstyle_tf.evaluate:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
+            "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
         ],
     },
 )
