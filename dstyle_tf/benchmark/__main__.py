@@ -144,5 +144,9 @@ def main(argv):
     print(f"\nWrote {FLAGS.output}")
 
 
-if __name__ == "__main__":
+def run():
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
