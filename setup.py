@@ -41,6 +41,7 @@ setup(
             "dstyle-evaluate=dstyle_tf.evaluate:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
             "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
+            "dstyle-export=export.__main__:run",
         ],
     },
 )

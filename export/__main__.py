@@ -146,5 +146,9 @@ def main(argv):
     print(f"\nExported to {result.version_dir}")
 
 
-if __name__ == "__main__":
+def run():
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()
