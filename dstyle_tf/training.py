@@ -18,7 +18,6 @@ import sys
 import threading
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 

@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,19 +12,13 @@ from PIL import Image
 from dstyle_tf import color
 from dstyle_tf import image_io
 from dstyle_tf import stylize
-from dstyle_tf.models import TransformNet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    net = TransformNet(filters=8, num_residual_blocks=1)
-    net.build()
-    path = tmp_path_factory.mktemp("model") / "transform_net.keras"
-    net.save(path)
-    return str(path)
+def model_path(tiny_model_path):
+    return tiny_model_path
 
 
 @pytest.fixture(scope="module")
