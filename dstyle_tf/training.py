@@ -8,19 +8,17 @@ Workdir layout:
     transform_net.keras  the trained network (float32), written at the end
 """
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
-import signal
 import sys
-import threading
 
 import keras
 import tensorflow as tf
 from absl import logging
 
+from dstyle_tf import atomic
 from dstyle_tf import data as data_lib
 from dstyle_tf.callbacks import CheckpointCallback
 from dstyle_tf.callbacks import ImageSampleCallback
@@ -30,29 +28,15 @@ from dstyle_tf.errors import UserError
 from dstyle_tf.models.depth import DepthNetwork
 from dstyle_tf.models.transform_net import TransformNet
 from dstyle_tf.models.vgg import VGGFeatures
+from dstyle_tf.runtime import StopSignals
+from dstyle_tf.runtime import dtype_policy
+from dstyle_tf.runtime import is_chief
+from dstyle_tf.runtime import make_strategy
+from dstyle_tf.runtime import resolve_dtype_policy
 from dstyle_tf.trainer import StyleTransferTrainer
 from dstyle_tf.trainer import make_optimizer
 
 MODEL_FILE = "transform_net.keras"
-
-
-def resolve_dtype_policy(name):
-    """`auto` → mixed_float16 with a GPU, float32 without."""
-    if name == "auto":
-        has_gpu = bool(tf.config.list_physical_devices("GPU"))
-        return "mixed_float16" if has_gpu else "float32"
-    return name
-
-
-@contextlib.contextmanager
-def dtype_policy(name):
-    """Sets the global Keras dtype policy for the block, then restores it."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def load_style_image(config):
@@ -128,24 +112,6 @@ def float32_copy(net):
     return copy
 
 
-def save_keras_atomically(model, path):
-    """Writes `path` via a temporary file and a rename: never half-written."""
-    tmp = f"{path}.tmp-{os.getpid()}.keras"
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path, payload):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, path)
-
-
 @dataclasses.dataclass
 class TrainResult:
     """What a call to `train` achieved."""
@@ -153,60 +119,6 @@ class TrainResult:
     losses: dict
     step: int
     interrupted: str | None = None  # the signal's name, if stopped by one
-
-
-class StopSignals:
-    """Turns SIGINT/SIGTERM into a request to checkpoint and stop cleanly.
-
-    A second signal of the same kind while stopping gets the default
-    behaviour (Ctrl-C twice aborts at once).
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.received = None
-        self._previous = {}
-
-    def _handle(self, signum, frame):
-        if self.received:
-            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
-            signal.raise_signal(signum)
-        self.received = signal.Signals(signum).name
-        logging.warning("%s received: saving a checkpoint and stopping.", self.received)
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for signum in self.SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-
-def make_strategy(name):
-    """The tf.distribute strategy named in `train.distribute`."""
-    if name == "none":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise UserError(f"Unknown train.distribute {name!r}.")
-
-
-def is_chief(strategy):
-    """True except on non-chief workers of a multi-worker run."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return True
-    return resolver.task_type in (None, "chief") or (
-        resolver.task_type == "worker"
-        and resolver.task_id == 0
-        and "chief" not in resolver.cluster_spec().as_dict()
-    )
 
 
 def restore_latest(checkpoint, manager):
@@ -244,7 +156,7 @@ def train(config, workdir):
     chief = is_chief(strategy)
     logging.info("dtype policy %s, %d replica(s)", policy, strategy.num_replicas_in_sync)
     if chief:
-        write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
+        atomic.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
     # Every worker restores from the chief's checkpoints (a shared file
     # system); saving is collective, so the others write theirs aside.
     ckpt_dir = os.path.join(workdir, "checkpoints")
@@ -317,8 +229,8 @@ def train(config, workdir):
         net_f32 = float32_copy(trainer.transform_net)
 
     if chief:
-        write_json(os.path.join(workdir, "final_losses.json"), {**logs, "step": step})
-        save_keras_atomically(net_f32, os.path.join(workdir, MODEL_FILE))
+        atomic.write_json(os.path.join(workdir, "final_losses.json"), {**logs, "step": step})
+        atomic.save_keras(net_f32, os.path.join(workdir, MODEL_FILE))
     return TrainResult(logs, step)
 
 
@@ -331,8 +243,7 @@ def report_skipped(skipped, workdir=None):
     )
     if workdir:
         lines = [f"{path}\t{reason}" for path, reason in sorted(skipped.reasons.items())]
-        with open(os.path.join(workdir, "skipped_images.txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+        atomic.write_text(os.path.join(workdir, "skipped_images.txt"), "\n".join(lines) + "\n")
 
 
 def evaluate_losses(trainer, dataset, steps=1):

@@ -2,7 +2,7 @@
 
 import math
 
-from dstyle_tf import training as training_lib
+from dstyle_tf import atomic
 
 # The performance issue's targets.
 TFLITE_FLOAT32_EFFICIENCY = 0.60  # of the matmul peak, at 512²
@@ -297,4 +297,4 @@ def _finite(value):
 
 def write_json(report, path):
     """Writes the report atomically as JSON without NaN/Infinity (they become null)."""
-    training_lib.write_json(path, _finite(report))
+    atomic.write_json(path, _finite(report))

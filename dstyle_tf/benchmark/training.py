@@ -28,6 +28,7 @@ import tensorflow as tf
 from configs import johnson
 from configs import paper
 from dstyle_tf import data as data_lib
+from dstyle_tf import runtime
 from dstyle_tf import training as training_lib
 from dstyle_tf.benchmark import flops as flops_lib
 from dstyle_tf.benchmark import peak as peak_lib
@@ -137,7 +138,7 @@ def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(Fals
     for name in configs:
         config = benchmark_config(name, image_size, batch_size)
         for policy in policies():
-            with training_lib.dtype_policy(policy):
+            with runtime.dtype_policy(policy):
                 log(f"training: building {name} ({policy})")
                 trainer = build(config, depth_architecture)
             if name not in step_costs:
@@ -154,7 +155,7 @@ def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(Fals
             # One compiled trainer per XLA mode: compile() resets the optimizer.
             for xla in xla_modes:
                 if xla != xla_modes[0]:
-                    with training_lib.dtype_policy(policy):
+                    with runtime.dtype_policy(policy):
                         trainer = build(config, depth_architecture)
                 trainer.compile(
                     optimizer=make_optimizer(config.optimizer.learning_rate, policy),

@@ -15,6 +15,8 @@ mean ± std over the images, with the best mean in bold (by
 import math
 import os
 
+from dstyle_tf.atomic import write_json
+from dstyle_tf.atomic import write_text
 from dstyle_tf.metrics import METRIC_DIRECTIONS
 from dstyle_tf.metrics import aggregate
 from dstyle_tf.metrics.summary import HIGHER
@@ -174,12 +176,11 @@ def write_outputs(output, report, sheet_rows, labels, cell_size, rows_per_sheet=
         list of the written paths.
     """
     from dstyle_tf.evaluation import sheets
-    from dstyle_tf.training import write_json
 
     os.makedirs(output, exist_ok=True)
     paths = [os.path.join(output, "report.json"), os.path.join(output, "report.md")]
     write_json(paths[0], _finite_or_none(report))
-    _write_text(paths[1], markdown_report(report))
+    write_text(paths[1], markdown_report(report))
     pages = [sheet_rows[i : i + rows_per_sheet] for i in range(0, len(sheet_rows), rows_per_sheet)]
     for number, page in enumerate(pages, start=1):
         title = f"sheet {number} of {len(pages)}" if len(pages) > 1 else ""
@@ -208,9 +209,3 @@ def _finite_or_none(value):
         return None
     return value
 
-
-def _write_text(path, text):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temporary, path)
