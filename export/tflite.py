@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants
 
-from dstyle_tf import stylize as stylize_lib
+from dstyle_tf import stylizers
 
 SIGNATURE_KEY = "stylize"
 INPUT_NAME = "images"
@@ -240,7 +240,7 @@ def verify(tflite_path, model, images, num_threads=None, timing_runs=5):
         dict with `psnr_db` (over all images, vs Keras), `max_abs_diff`,
         `latency_ms` (median), `size_bytes`.
     """
-    runner = stylize_lib.TFLiteStylizer(tflite_path, num_threads=num_threads)
+    runner = stylizers.TFLiteStylizer(tflite_path, num_threads=num_threads)
     expected, actual = [], []
     for image in images:
         expected.append(np.asarray(model(image[None], training=False))[0].ravel())

@@ -10,6 +10,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from dstyle_tf import image_io
 from dstyle_tf import stylize
+from dstyle_tf import stylizers
 from dstyle_tf.models import TransformNet
 from export import exporter
 from export import tflite
@@ -109,7 +110,7 @@ def test_int8_keeps_instance_norm_in_float_unless_strict(converted, net, tmp_pat
 
 
 def test_uint8_io_model(converted, net, test_images):
-    runner = stylize.TFLiteStylizer(converted["int8_uint8_io"])
+    runner = stylizers.TFLiteStylizer(converted["int8_uint8_io"])
     assert runner._input["dtype"] == np.uint8 and runner._output["dtype"] == np.uint8
     scale, zero_point = runner._input["quantization"]
     # [0, 255] floats map onto the uint8 range almost one to one.

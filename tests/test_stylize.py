@@ -12,6 +12,7 @@ from PIL import Image
 from dstyle_tf import color
 from dstyle_tf import image_io
 from dstyle_tf import stylize
+from dstyle_tf import stylizers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -69,7 +70,7 @@ def test_preserve_color_clips_and_checks_shapes():
 
 
 def test_load_stylizer_dispatch_and_errors(model_path, tmp_path):
-    assert isinstance(stylize.load_stylizer(os.path.dirname(model_path)), stylize.KerasStylizer)
+    assert isinstance(stylize.load_stylizer(os.path.dirname(model_path)), stylizers.KerasStylizer)
     with pytest.raises(stylize.ModelLoadError, match="no such file"):
         stylize.load_stylizer(tmp_path / "missing.keras")
     with pytest.raises(stylize.ModelLoadError, match="holds no transform_net.keras"):

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from dstyle_tf import stylize as stylize_lib
+from dstyle_tf import stylizers
 from dstyle_tf.benchmark import flops as flops_lib
 from dstyle_tf.benchmark import peak as peak_lib
 from dstyle_tf.benchmark import timing
@@ -130,7 +130,7 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
                 conversion_s[size] = time.perf_counter() - start
                 keras_out = [np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images]
                 for variant in variants:
-                    runner = stylize_lib.TFLiteStylizer(paths[variant], num_threads=threads)
+                    runner = stylizers.TFLiteStylizer(paths[variant], num_threads=threads)
                     outputs[variant] = [runner.run(im) for im in images]
                     file_bytes[f"tflite_{variant}"] = os.path.getsize(paths[variant])
                     runs[f"tflite_{variant}"] = lambda runner=runner: runner.run(image)
