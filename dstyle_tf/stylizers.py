@@ -76,8 +76,8 @@ class KerasStylizer(Stylizer):
 
     def for_tiles(self, image, tiles, statistics=None, on_tile=None):
         """With instance norm: every tile normalised by the image's statistics."""
-        from dstyle_tf.models.layers import InstanceNormalization
-        from dstyle_tf.models.layers import InstanceNormStatistics
+        from dstyle_tf.models.instance_norm import InstanceNormalization
+        from dstyle_tf.models.instance_norm import InstanceNormStatistics
 
         uses_instance_norm = any(
             isinstance(layer, InstanceNormalization) for layer in self.model._flatten_layers()

@@ -177,8 +177,8 @@ def instance_norm_statistics(
     Returns:
         {layer path: (mean, variance)} for `InstanceNormStatistics(fixed=...)`.
     """
-    from dstyle_tf.models.layers import InstanceNormStatistics
-    from dstyle_tf.models.layers import StopForward
+    from dstyle_tf.models.instance_norm import InstanceNormStatistics
+    from dstyle_tf.models.instance_norm import StopForward
 
     if method not in ("exact", "preview"):
         raise ValueError(f"method must be 'exact' or 'preview'; got {method!r}.")

@@ -117,7 +117,7 @@ def instance_net():
 
 @pytest.mark.parametrize("method", ["exact", "preview"])
 def test_tiled_instance_norm_matches_one_pass(instance_net, method, rng):
-    from dstyle_tf.models.layers import InstanceNormStatistics
+    from dstyle_tf.models.instance_norm import InstanceNormStatistics
     from export.tflite import psnr
 
     # Smooth content: what photos look like to the statistics.
