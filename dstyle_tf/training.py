@@ -20,6 +20,7 @@ from absl import logging
 
 from dstyle_tf import atomic
 from dstyle_tf import data as data_lib
+from dstyle_tf import image_io
 from dstyle_tf.callbacks import CheckpointCallback
 from dstyle_tf.callbacks import ImageSampleCallback
 from dstyle_tf.callbacks import ScalarLogger
@@ -44,14 +45,11 @@ def load_style_image(config):
     if config.image == "synthetic":
         size = config.size or 256
         return data_lib.synthetic_images(1, size, seed=1234)[0]
-    path = os.path.expanduser(config.image)
+    # The same reader as inference: EXIF orientation, any Pillow mode.
     try:
-        raw = tf.io.read_file(path)
-        image = tf.io.decode_image(raw, channels=3, expand_animations=False)
-    except (tf.errors.OpError, ValueError) as e:
-        message = getattr(e, "message", str(e))
-        raise UserError(f"Cannot read the style image {path}: {message}") from None
-    image = tf.cast(image, tf.float32)
+        image = image_io.load_image(os.path.expanduser(config.image))
+    except image_io.ImageReadError as e:
+        raise UserError(f"Cannot read the style image {e}") from None
     if config.size:
         h, w = image.shape[:2]
         factor = config.size / max(h, w)

@@ -71,3 +71,21 @@ def test_unreadable_style_image_is_a_one_line_error(tmp_path):
     with pytest.raises(UserError, match="is not a readable image") as info:
         validate_config(smoke_config(style__image=str(bad)))
     assert "\n" not in str(info.value)
+
+
+def test_style_image_is_read_upright_in_any_mode(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from dstyle_tf.training import load_style_image
+
+    path = tmp_path / "style.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: a viewer rotates it 90°
+    Image.new("CMYK", (40, 20), (0, 255, 0, 0)).save(path, exif=exif)
+    config = smoke_config(style__image=str(path), style__size=20).style
+    image = load_style_image(config)
+    assert image.shape == (20, 10, 3) and image.dtype == np.float32
+    # CMYK magenta becomes RGB (255, 0, 255).
+    red, green, blue = image.reshape(-1, 3).mean(axis=0)
+    assert red > 200 and green < 60 and blue > 200
