@@ -10,8 +10,6 @@ import threading
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
-from PIL import ImageOps
 
 from dstyle_tf import image_io
 from dstyle_tf.errors import UserError
@@ -93,6 +91,7 @@ class SkippedFiles:
         self.reasons = {}
 
     def add(self, path, reason):
+        reason = str(reason).removeprefix(f"{path}: ")  # the path is the key
         with self._lock:
             self.reasons.setdefault(path, reason)
 
@@ -112,22 +111,14 @@ def read_training_image(path, size):
     """Decodes one file to uint8 RGB (H, W, 3), upright, at least `size`.
 
     Any mode Pillow reads is converted (grayscale, palette, RGBA on white,
-    16-bit, CMYK; the first frame of an animation). JPEGs are decoded at a
-    reduced scale when they are much larger than needed (Pillow's draft
-    mode), which makes decoding large photos several times faster.
+    16-bit, CMYK; the first frame of an animation). JPEGs much larger than
+    needed are decoded at a reduced scale, which makes decoding large photos
+    several times faster.
 
     Raises:
         image_io.ImageReadError: for anything that is not a readable image.
     """
-    try:
-        with Image.open(path) as image:
-            if image.format == "JPEG":
-                image.draft("RGB", (size, size))
-            image.load()
-            image = image_io.to_rgb(ImageOps.exif_transpose(image))
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise image_io.ImageReadError(f"{type(e).__name__}: {e}") from None
-    return np.asarray(image, np.uint8)
+    return np.asarray(image_io.open_rgb(path, draft_size=size), np.uint8)
 
 
 def _check_some_image_is_usable(files, size, skipped):

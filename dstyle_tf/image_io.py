@@ -50,12 +50,39 @@ def _scaled_size(width, height, max_size):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def open_rgb(path, draft_size=None):
+    """Opens an image file as an upright 8-bit RGB PIL image.
+
+    Args:
+        path: str or path-like. Any format Pillow reads (JPEG, PNG, WebP,
+            TIFF, BMP, GIF — first frame —, ...), in any mode.
+        draft_size: optional int. JPEGs much larger than this are decoded at
+            a reduced scale (Pillow's draft mode), never below `draft_size`
+            on either side: several times faster for large photos.
+
+    Raises:
+        ImageReadError: if the file is missing or not a readable image.
+    """
+    try:
+        with Image.open(path) as image:
+            if draft_size and image.format == "JPEG":
+                image.draft("RGB", (draft_size, draft_size))
+            image.load()
+            return to_rgb(ImageOps.exif_transpose(image))
+    except FileNotFoundError as e:
+        raise ImageReadError(f"{path}: no such file") from e
+    except IsADirectoryError as e:
+        raise ImageReadError(f"{path}: is a directory, not an image") from e
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        # UnidentifiedImageError is an OSError; truncated files raise OSError.
+        raise ImageReadError(f"{path}: not a readable image ({e})") from e
+
+
 def load_image(path, max_size=None):
     """Loads an image file as float32 RGB (H, W, 3) in [0, 255].
 
     Args:
-        path: str or path-like. Any format Pillow reads (JPEG, PNG, WebP,
-            TIFF, BMP, GIF — first frame —, ...).
+        path: str or path-like. Any format Pillow reads (see `open_rgb`).
         max_size: optional int. If given and the longer side is larger, the
             image is downscaled (Lanczos) so that the longer side equals it.
 
@@ -65,18 +92,7 @@ def load_image(path, max_size=None):
     Raises:
         ImageReadError: if the file is missing or not a readable image.
     """
-    try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            image = to_rgb(image)
-    except FileNotFoundError as e:
-        raise ImageReadError(f"{path}: no such file") from e
-    except IsADirectoryError as e:
-        raise ImageReadError(f"{path}: is a directory, not an image") from e
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        # UnidentifiedImageError is an OSError; truncated files raise OSError.
-        raise ImageReadError(f"{path}: not a readable image ({e})") from e
+    image = open_rgb(path)
     size = _scaled_size(image.width, image.height, max_size)
     if size != image.size:
         image = image.resize(size, Image.LANCZOS)
