@@ -222,7 +222,10 @@ def train(config, workdir):
         report_skipped(skipped, workdir if chief else None)
         if guard.interrupted:
             return TrainResult(logs, step, guard.interrupted)
-        if not logs:
+        if not logs:  # finished before this call: keep what it recorded
+            recorded = read_final_losses(workdir)
+            if recorded is not None and os.path.isfile(os.path.join(workdir, MODEL_FILE)):
+                return TrainResult(recorded, step)
             logs = evaluate_losses(trainer, dataset)
         net_f32 = float32_copy(trainer.transform_net)
 
@@ -242,6 +245,17 @@ def report_skipped(skipped, workdir=None):
     if workdir:
         lines = [f"{path}\t{reason}" for path, reason in sorted(skipped.reasons.items())]
         atomic.write_text(os.path.join(workdir, "skipped_images.txt"), "\n".join(lines) + "\n")
+
+
+def read_final_losses(workdir):
+    """The loss terms `final_losses.json` recorded, or None."""
+    try:
+        with open(os.path.join(workdir, "final_losses.json"), encoding="utf-8") as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        return None
+    recorded.pop("step", None)
+    return recorded
 
 
 def evaluate_losses(trainer, dataset, steps=1):

@@ -69,9 +69,13 @@ def test_smoke_training_writes_artefacts_and_resumes(tmp_path):
     steps = [s for s, _ in scalar_events(workdir + "/tensorboard/train", "loss")]
     assert steps == [3, 6, 9, 12]  # continues the global step
 
-    # Finished: running it again trains nothing and keeps the model.
+    # Finished: running it again trains nothing and rewrites nothing.
+    model_file = os.path.join(workdir, "transform_net.keras")
+    before = (os.stat(model_file).st_mtime_ns, open(os.path.join(workdir, "final_losses.json")).read())
     third = run_train(workdir, "--config.train.steps=12")
     assert third.returncode == 0 and checkpoint_steps(workdir) == [6, 9, 12]
+    after = (os.stat(model_file).st_mtime_ns, open(os.path.join(workdir, "final_losses.json")).read())
+    assert after == before and "Done at step 12" in third.stdout
 
 
 def test_losses_go_down_over_a_smoke_run(tmp_path):
