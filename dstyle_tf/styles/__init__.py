@@ -1,0 +1,26 @@
+"""Style images that ship with the package (public-domain paintings, ≤ 512 px).
+
+Provenance of each file is in README.md beside this module.
+"""
+
+import os
+
+_FOLDER = os.path.dirname(__file__)
+BUNDLED_STYLES = ("starry_night", "wave", "the_scream", "composition_vii")
+
+
+def style_path(name):
+    """Path of a bundled style image, by name (e.g. `"starry_night"`)."""
+    if name not in BUNDLED_STYLES:
+        raise ValueError(
+            f"No bundled style {name!r}; bundled: {', '.join(BUNDLED_STYLES)}."
+        )
+    return os.path.join(_FOLDER, f"{name}.jpg")
+
+
+def resolve_style_image(value):
+    """A style image argument: an existing path, else a bundled style's name."""
+    path = os.path.expanduser(value)
+    if not os.path.exists(path) and value in BUNDLED_STYLES:
+        return style_path(value)
+    return path
