@@ -1,4 +1,5 @@
-"""Input pipelines: TFDS coco/2017, folders of images, synthetic images.
+"""Input pipelines: TFDS coco/2017, folders of images, scikit-image's sample
+photos, synthetic images.
 
 Every source yields float32 RGB images (H, W, 3) in [0, 255] at the
 configured size, shuffled with a seed, batched (drop_remainder, so every
@@ -227,9 +228,79 @@ def synthetic_dataset(config, seed=0):
     return _finish(dataset, config, seed)
 
 
+# Colour and grey photographs bundled in scikit-image's wheel (no download).
+# The demo trains on these and keeps astronaut and chelsea for evaluation.
+SKIMAGE_TRAIN_PHOTOS = ("coffee", "rocket", "stereo_motorcycle", "camera", "clock", "coins")
+SKIMAGE_HELD_OUT_PHOTOS = ("astronaut", "chelsea")
+
+
+def skimage_photo(name):
+    """One of scikit-image's sample photos as uint8 RGB (H, W, 3)."""
+    try:
+        from skimage import data as skdata
+    except ImportError:
+        raise UserError(
+            'data.source=skimage needs scikit-image: pip install "dstyle_tf[eval]"'
+        ) from None
+    loader = getattr(skdata, name, None)
+    if name.startswith("_") or not callable(loader):
+        raise UserError(f"scikit-image has no sample image {name!r}.")
+    try:
+        image = loader()
+    except Exception as e:  # Images that need a download (pooch) fail here.
+        raise UserError(
+            f"scikit-image's sample image {name!r} is not available offline ({e})."
+        ) from None
+    image = np.asarray(image[0] if isinstance(image, tuple) else image)
+    if image.ndim != 3 and image.ndim != 2:
+        raise UserError(f"scikit-image's {name!r} is not a 2-D image.")
+    if image.dtype != np.uint8:
+        raise UserError(f"scikit-image's {name!r} is not an 8-bit photo ({image.dtype}).")
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return image[..., :3]
+
+
+def random_crops(photo, count, size, rng, min_scale=0.35):
+    """`count` random square crops of `photo` at random scales, resized to size².
+
+    Each crop's side is a uniform share in [min_scale, 1] of the photo's
+    shorter side; half are mirrored. A few photos so give many views of
+    objects at different scales, as a large photo collection would.
+    """
+    h, w = photo.shape[:2]
+    crops = []
+    for _ in range(count):
+        side = int(rng.uniform(min_scale, 1.0) * min(h, w))
+        y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        crop = photo[y : y + side, x : x + side]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        crops.append(tf.image.resize(crop, (size, size), antialias=True).numpy())
+    return np.clip(np.stack(crops), 0, 255).astype(np.float32)
+
+
+def skimage_dataset(config, seed=0):
+    """Random crops of scikit-image's sample photos (real photos, offline).
+
+    `data.photos` names the photos, comma-separated (default
+    `SKIMAGE_TRAIN_PHOTOS`), and `data.crops_per_photo` how many crops each
+    gives to the pool.
+    """
+    rng = np.random.default_rng(seed)
+    names = [n.strip() for n in config.get("photos", "").split(",") if n.strip()]
+    names = names or SKIMAGE_TRAIN_PHOTOS
+    count = config.get("crops_per_photo", 32)
+    pool = np.concatenate(
+        [random_crops(skimage_photo(n), count, config.image_size, rng) for n in names]
+    )
+    return _finish(tf.data.Dataset.from_tensor_slices(pool), config, seed)
+
+
 SOURCES = {
     "tfds": tfds_dataset,
     "folder": folder_dataset,
+    "skimage": skimage_dataset,
     "synthetic": synthetic_dataset,
 }
 

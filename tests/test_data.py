@@ -168,3 +168,37 @@ def test_folder_without_any_usable_image_fails_before_training(tmp_path):
     with pytest.raises(UserError, match="None of the 2 image files is readable") as info:
         data_lib.make_dataset(config)
     assert "a.jpg" in str(info.value) and "b.png" in str(info.value)
+
+
+def test_skimage_photos_give_real_multiscale_crops():
+    pytest.importorskip("skimage")
+    config = smoke_config(
+        data__source="skimage", data__photos="coffee,camera", data__crops_per_photo=3,
+        data__image_size=32, data__batch_size=2,
+    ).data
+    batches = _batches(data_lib.make_dataset(config, seed=1), 4)
+    for batch in batches:
+        _check_batch(batch, 2, 32)
+    pool = np.concatenate(batches)
+    # Real photos: varied content; camera is grey so some crops have R == G == B.
+    assert pool.std() > 20
+    grey = [np.allclose(img[..., 0], img[..., 1]) for img in pool]
+    assert any(grey) and not all(grey)
+    again = _batches(data_lib.make_dataset(config, seed=1), 4)
+    np.testing.assert_array_equal(np.concatenate(again), pool)
+
+
+def test_random_crops_cover_scales(rng):
+    photo = np.arange(100 * 200 * 3, dtype=np.float64).reshape(100, 200, 3) % 255
+    crops = data_lib.random_crops(photo.astype(np.uint8), 6, 16, rng, min_scale=0.5)
+    assert crops.shape == (6, 16, 16, 3) and crops.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "photos,message", [("no_such_photo", "has no sample image"), ("horse", "not an 8-bit photo")]
+)
+def test_bad_skimage_photo_names(photos, message):
+    pytest.importorskip("skimage")
+    config = smoke_config(data__source="skimage", data__photos=photos, data__image_size=16).data
+    with pytest.raises(UserError, match=message):
+        data_lib.make_dataset(config)
