@@ -1,0 +1,35 @@
+"""The evaluation libraries (scikit-image, SciPy, matplotlib), imported on use.
+
+They are the `eval` extra of the package, so `import dstyle_tf` and training
+work without them; a metric that needs one imports it through `require`,
+which turns a missing library into a one-line `UserError` saying what to
+install.
+"""
+
+import importlib
+
+from dstyle_tf.errors import UserError
+
+INSTALL_HINT = 'pip install "dstyle_tf[eval]"'
+
+
+class MissingEvalLibrary(UserError, ImportError):
+    """An evaluation library (the `eval` extra) is not installed."""
+
+
+def require(module):
+    """Imports `module` (e.g. "scipy.ndimage"), or raises `MissingEvalLibrary`.
+
+    Args:
+        module: dotted module name of scikit-image, SciPy or matplotlib.
+
+    Returns:
+        the imported module.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0]
+        raise MissingEvalLibrary(
+            f"The evaluation metrics need {package}, which is not installed: {INSTALL_HINT}"
+        ) from None
