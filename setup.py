@@ -3,6 +3,10 @@
 from setuptools import find_packages
 from setuptools import setup
 
+# Evaluation metrics and plots (dstyle_tf.metrics, python -m dstyle_tf.evaluate):
+# Canny, SSIM, Gaussian filtering, Spearman and the trade-off plot.
+EVAL = ["scikit-image>=0.22", "scipy>=1.11", "matplotlib>=3.8"]
+
 setup(
     name="dstyle_tf",
     version="0.1.0",
@@ -28,9 +32,13 @@ setup(
         "absl-py>=2.1",
         "numpy>=1.26",
         "pillow>=10.0",
+        "tqdm>=4.60",  # progress bar of python -m dstyle_tf.stylize
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "tensorflow-serving-api>=2.20,<2.22"],
+        "test": [
+            "pytest>=8", "hypothesis>=6.100", "tensorflow-serving-api>=2.20,<2.22", *EVAL,
+        ],
+        "eval": EVAL,
         # gRPC client protos for TF Serving and exact warm-up records.
         "serving": ["tensorflow-serving-api>=2.20,<2.22"],
     },

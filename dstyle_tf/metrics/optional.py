@@ -11,6 +11,8 @@ import importlib
 from dstyle_tf.errors import UserError
 
 INSTALL_HINT = 'pip install "dstyle_tf[eval]"'
+# Import name → distribution name.
+_DISTRIBUTIONS = {"skimage": "scikit-image", "scipy": "scipy", "matplotlib": "matplotlib"}
 
 
 class MissingEvalLibrary(UserError, ImportError):
@@ -30,6 +32,7 @@ def require(module):
         return importlib.import_module(module)
     except ImportError:
         package = module.split(".")[0]
+        package = _DISTRIBUTIONS.get(package, package)
         raise MissingEvalLibrary(
-            f"The evaluation metrics need {package}, which is not installed: {INSTALL_HINT}"
+            f"Evaluation needs {package}, which is not installed: {INSTALL_HINT}"
         ) from None
