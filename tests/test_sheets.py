@@ -1,9 +1,8 @@
-"""Comparison sheets and the trade-off plot (PIL drawings)."""
+"""Comparison sheets (PIL) and the trade-off plot (matplotlib)."""
 
 import math
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from dstyle_tf.evaluation import sheets
@@ -53,6 +52,8 @@ def test_fit_cell_letterboxes_and_keeps_aspect():
     assert cell.shape == (80, 100, 3)
     assert (cell[40, :] == 255).all()  # the 100×25 picture sits in the middle
     assert tuple(cell[0, 50]) == sheets.BACKGROUND and tuple(cell[79, 50]) == sheets.BACKGROUND
+    square = np.asarray(sheets.fit_cell(np.full((14, 14, 3), 255.0), (100, 80), shape=(50, 200)))
+    np.testing.assert_array_equal(square, cell)  # shown at the given aspect
 
 
 def _row(name, colours, cell_size):
@@ -96,18 +97,6 @@ def test_row_from_images_has_three_groups_of_cells(rng):
     assert row.captions[1] == "Gram 1" and row.captions[0] == ""
 
 
-def test_nice_ticks_cover_the_range_with_round_steps():
-    ticks = sheets.nice_ticks(0.013, 0.87)
-
-    assert ticks[0] <= 0.013 and ticks[-1] >= 0.87
-    steps = np.diff(ticks)
-    np.testing.assert_allclose(steps, steps[0])
-    assert steps[0] in (0.1, 0.2, 0.25, 0.5)
-    assert len(sheets.nice_ticks(2.0, 2.0)) >= 2  # degenerate range still drawn
-    with pytest.raises(ValueError):
-        sheets.nice_ticks(0.0, math.nan)
-
-
 def test_tradeoff_plot_draws_one_labelled_marker_per_finite_point():
     points = [
         sheets.PlotPoint("paper", 0.2, 0.3, 0.05, 0.02),
@@ -123,7 +112,12 @@ def test_tradeoff_plot_draws_one_labelled_marker_per_finite_point():
     pixels = np.asarray(image)
     for _, (x, y), colour in drawn:
         assert tuple(pixels[y, x]) == colour
-    # Lower depth error is drawn higher up; larger style distance further right.
+    assert len({colour for _, _, colour in drawn}) == 3
+    (_, (x, y), colour), (_, (gx, gy), gatys_colour) = drawn[0], drawn[2]
+    assert tuple(pixels[y, x + 30]) == colour  # error bar of ± 0.05
+    assert tuple(pixels[gy, gx + 30]) != gatys_colour  # no spread, no bar
+    # Larger depth error is drawn higher up (smaller pixel row); larger style
+    # distance further right.
     (_, paper, _), (_, johnson, _), (_, gatys, _) = drawn
     assert paper[1] > johnson[1] > gatys[1]
     assert paper[0] > johnson[0] > gatys[0]

@@ -4,7 +4,8 @@
   photos → metric rows (`EvaluationConfig`, `run_evaluation`,
   `evaluate_folder`, `Judge`, `Method`).
 - `report`: report.json, the Markdown table (mean ± std, best in bold).
-- `sheets`: PNG comparison sheets and the style/depth trade-off plot (PIL).
+- `sheets`: PNG comparison sheets (PIL) and the style/depth trade-off plot
+  (matplotlib).
 
 `python -m dstyle_tf.evaluate` is the command-line front end; see
 docs/evaluation.md.

@@ -1,4 +1,4 @@
-"""Pictures of an evaluation, drawn with PIL: comparison sheets and a trade-off plot.
+"""Pictures of an evaluation: comparison sheets (PIL) and a trade-off plot (matplotlib).
 
 A sheet has one row per image and labelled columns in three groups:
 
@@ -14,7 +14,8 @@ light blue where a photo edge was lost.
 
 The trade-off plot puts each method at (style distance, depth error) with
 error bars of one standard deviation over the images — the structure
-against style strength trade-off of Liu et al. 2017, §4.6.
+against style strength trade-off of Liu et al. 2017, §4.6. It is drawn by
+matplotlib's Agg renderer (the `eval` extra), without pyplot's global state.
 """
 
 import dataclasses
@@ -29,21 +30,8 @@ from PIL import ImageFont
 from dstyle_tf.metrics import align_scale_shift
 from dstyle_tf.metrics import canny
 from dstyle_tf.metrics.edges import dilate
+from dstyle_tf.metrics.optional import require
 
-# Viridis, sampled at 9 evenly spaced points (perceptually uniform, colour-blind safe).
-_VIRIDIS = np.array(
-    [
-        (68, 1, 84), (72, 36, 117), (65, 68, 135), (53, 95, 141), (42, 120, 142),
-        (33, 145, 140), (34, 168, 132), (68, 191, 112), (122, 209, 81),
-    ]
-    + [(189, 223, 38), (253, 231, 37)],
-    dtype=np.float64,
-)
-# Distinct marker colours (Tableau 10).
-PALETTE = (
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-)
 EDGE_KEPT, EDGE_SPURIOUS, EDGE_LOST = (0, 0, 0), (220, 30, 30), (150, 190, 235)
 WHITE, BACKGROUND, TEXT = (255, 255, 255), (235, 235, 235), (20, 20, 20)
 GROUPS = ("stylised", "depth", "edges")
@@ -65,14 +53,13 @@ def text_size(draw, text, text_font):
 
 
 def colormap(values):
-    """Maps values in [0, 1] (any shape) to uint8 viridis RGB (..., 3)."""
+    """Maps values in [0, 1] (any shape) to uint8 viridis RGB (..., 3).
+
+    Viridis is perceptually uniform and colour-blind safe (matplotlib's).
+    """
+    viridis = require("matplotlib").colormaps["viridis"]
     values = np.clip(np.nan_to_num(np.asarray(values, np.float64)), 0.0, 1.0)
-    position = values * (len(_VIRIDIS) - 1)
-    low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, len(_VIRIDIS) - 1)
-    weight = (position - low)[..., None]
-    colours = (1 - weight) * _VIRIDIS[low] + weight * _VIRIDIS[high]
-    return np.round(colours).astype(np.uint8)
+    return np.round(viridis(values)[..., :3] * 255).astype(np.uint8)
 
 
 def colorize_depths(reference, others=()):
@@ -125,12 +112,22 @@ def thicken(edges, cell_size):
     return np.asarray(widened)
 
 
-def fit_cell(image, cell_size, resample=Image.LANCZOS):
-    """Scales an RGB array to fit (width, height), centred on a grey cell."""
+def fit_cell(image, cell_size, resample=Image.LANCZOS, shape=None):
+    """Scales an RGB array to fit (width, height), centred on a grey cell.
+
+    Args:
+        image: RGB array (h, w, 3), values in [0, 255].
+        cell_size: (width, height) of the cell.
+        resample: PIL resampling filter.
+        shape: (height, width) whose aspect ratio the picture takes; default
+            the image's own (depth maps, square network outputs, are shown at
+            their photo's aspect).
+    """
     width, height = cell_size
     picture = Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8))
-    scale = min(width / picture.width, height / picture.height)
-    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    shown_height, shown_width = shape or np.shape(image)[:2]
+    scale = min(width / shown_width, height / shown_height)
+    size = (max(1, round(shown_width * scale)), max(1, round(shown_height * scale)))
     cell = Image.new("RGB", cell_size, BACKGROUND)
     cell.paste(picture.resize(size, resample), ((width - size[0]) // 2, (height - size[1]) // 2))
     return cell
@@ -167,18 +164,17 @@ def build_row(name, photo, stylised, depths, cell_size, captions=None, tolerance
         a `SheetRow` with 3·(1 + len(stylised)) cells.
     """
     labels = list(stylised)
-    height, width = np.shape(photo)[:2]
-    # Depth maps are square network outputs: show them at the photo's aspect.
-    depth_cells = [
-        np.asarray(Image.fromarray(colour).resize((width, height), Image.BILINEAR))
-        for colour in colorize_depths(depths["photo"], [depths[label] for label in labels])
-    ]
+    depth_colours = colorize_depths(depths["photo"], [depths[label] for label in labels])
     photo_edges = canny(photo)
     edge_cells = [edge_image(photo_edges)] + [
         edge_image(photo_edges, canny(stylised[label]), tolerance) for label in labels
     ]
     pictures = [photo, *(stylised[label] for label in labels)]
-    cells = [fit_cell(image, cell_size) for image in pictures + depth_cells]
+    cells = [fit_cell(image, cell_size) for image in pictures]
+    cells += [
+        fit_cell(colour, cell_size, Image.BILINEAR, shape=np.shape(photo)[:2])
+        for colour in depth_colours
+    ]
     cells += [fit_cell(thicken(image, cell_size), cell_size, Image.BOX) for image in edge_cells]
     captions = captions or {}
     texts = [captions.get(column, "") for column in column_labels(labels)]
@@ -286,23 +282,6 @@ def _truncate(draw, text, text_font, width):
 # Trade-off plot.
 
 
-def nice_ticks(low, high, count=5):
-    """Round tick values covering [low, high] (1, 2, 2.5 or 5 × 10^k steps)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise ValueError(f"axis range must be finite, got [{low}, {high}].")
-    if high <= low:
-        pad = abs(low) * 0.1 or 1.0
-        low, high = low - pad, high + pad
-    raw = (high - low) / max(1, count - 1)
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    start = math.floor(low / step) * step
-    ticks = [round(start, 12)]
-    while ticks[-1] < high - 1e-9 * step:
-        ticks.append(round(start + len(ticks) * step, 12))
-    return ticks
-
-
 @dataclasses.dataclass
 class PlotPoint:
     """One method on the trade-off plot: means and standard deviations."""
@@ -325,76 +304,42 @@ def tradeoff_plot(points, x_label, y_label, title="", size=(720, 520)):
 
     Returns:
         (PIL RGB image, list of (label, (px, py), colour) for each drawn
-        marker, px/py its centre in image pixels).
+        marker, px/py its centre in image pixels, colour an RGB tuple).
     """
+    figure_lib = require("matplotlib.figure")
+    backend = require("matplotlib.backends.backend_agg")
+    colours = require("matplotlib").colormaps["tab10"].colors  # Tableau 10
     points = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
     width, height = size
-    left, right, top, bottom = 90, 30, 40, 70
-    image = Image.new("RGB", size, WHITE)
-    draw = ImageDraw.Draw(image)
-    small, large = font(12), font(15)
-    if title:
-        draw.text((left, 10), title, fill=TEXT, font=large)
-
-    def extent(values, spreads):
-        low = min([v - s for v, s in zip(values, spreads)] or [0.0])
-        high = max([v + s for v, s in zip(values, spreads)] or [1.0])
-        pad = 0.05 * (high - low)  # Keeps markers and labels off the frame.
-        return nice_ticks(max(low - pad, 0.0) if low >= 0 else low - pad, high + pad)
-
-    x_ticks = extent([p.x for p in points], [_finite(p.x_std) for p in points])
-    y_ticks = extent([p.y for p in points], [_finite(p.y_std) for p in points])
-    plot_box = (left, top, width - right, height - bottom)
-
-    def to_pixel(x, y):
-        px = plot_box[0] + (x - x_ticks[0]) / (x_ticks[-1] - x_ticks[0]) * (plot_box[2] - plot_box[0])
-        py = plot_box[3] - (y - y_ticks[0]) / (y_ticks[-1] - y_ticks[0]) * (plot_box[3] - plot_box[1])
-        return round(px), round(py)
-
-    draw.rectangle(plot_box, outline=TEXT)
-    for tick in x_ticks:
-        px, _ = to_pixel(tick, y_ticks[0])
-        draw.line((px, plot_box[1], px, plot_box[3]), fill=BACKGROUND)
-        draw.line((px, plot_box[3], px, plot_box[3] + 5), fill=TEXT)
-        text = f"{tick:.3g}"
-        draw.text((px - text_size(draw, text, small)[0] / 2, plot_box[3] + 8), text, fill=TEXT, font=small)
-    for tick in y_ticks:
-        _, py = to_pixel(x_ticks[0], tick)
-        draw.line((plot_box[0], py, plot_box[2], py), fill=BACKGROUND)
-        draw.line((plot_box[0] - 5, py, plot_box[0], py), fill=TEXT)
-        text = f"{tick:.3g}"
-        text_width, text_height = text_size(draw, text, small)
-        draw.text((plot_box[0] - 8 - text_width, py - text_height / 2 - 3), text, fill=TEXT, font=small)
-    draw.rectangle(plot_box, outline=TEXT)
-    x_width = text_size(draw, x_label, large)[0]
-    draw.text(((plot_box[0] + plot_box[2] - x_width) / 2, height - 32), x_label, fill=TEXT, font=large)
-    image.paste(_vertical_text(y_label, large), (12, top))
-
+    figure = figure_lib.Figure(figsize=(width / 100, height / 100), dpi=100)
+    canvas = backend.FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for index, point in enumerate(points):
+        colour = colours[index % len(colours)]
+        axes.errorbar(
+            point.x, point.y, xerr=_finite(point.x_std), yerr=_finite(point.y_std),
+            fmt="o", markersize=12, color=colour, markeredgecolor="black", capsize=4,
+        )
+        axes.annotate(
+            point.label, (point.x, point.y), xytext=(9, 7), textcoords="offset points",
+            color=colour, fontsize=12,
+        )
+    axes.margins(0.12)
+    axes.grid(True, color="0.9")
+    axes.set_axisbelow(True)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.set_title(title)
+    figure.tight_layout()
+    canvas.draw()
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     drawn = []
     for index, point in enumerate(points):
-        colour = PALETTE[index % len(PALETTE)]
-        px, py = to_pixel(point.x, point.y)
-        x_std, y_std = _finite(point.x_std), _finite(point.y_std)
-        if x_std:
-            (x0, _), (x1, _) = to_pixel(point.x - x_std, point.y), to_pixel(point.x + x_std, point.y)
-            draw.line((x0, py, x1, py), fill=colour, width=2)
-        if y_std:
-            (_, y0), (_, y1) = to_pixel(point.x, point.y - y_std), to_pixel(point.x, point.y + y_std)
-            draw.line((px, y0, px, y1), fill=colour, width=2)
-        draw.ellipse((px - 6, py - 6, px + 6, py + 6), fill=colour, outline=TEXT)
-        draw.text((px + 9, py - 18), point.label, fill=colour, font=large)
-        drawn.append((point.label, (px, py), colour))
+        x, y = axes.transData.transform((point.x, point.y))
+        colour = tuple(round(255 * c) for c in colours[index % len(colours)])
+        drawn.append((point.label, (int(x), int(height - y)), colour))
     return image, drawn
 
 
 def _finite(value):
     return value if math.isfinite(value) else 0.0
-
-
-def _vertical_text(text, text_font):
-    """`text` rotated by 90° (reading upwards), on white."""
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    width, height = text_size(probe, text, text_font)
-    label = Image.new("RGB", (width + 4, height + 8), WHITE)
-    ImageDraw.Draw(label).text((2, 0), text, fill=TEXT, font=text_font)
-    return label.rotate(90, expand=True)

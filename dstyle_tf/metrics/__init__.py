@@ -1,8 +1,9 @@
 """Evaluation metrics: how much structure a stylised image keeps of its photo.
 
-Pure numpy, no downloads. Inputs are RGB arrays (H, W, 3) in [0, 255] or 2-D
-maps; every comparison takes `(reference, prediction)` = (photo-derived,
-stylised-derived), like scikit-learn's `(y_true, y_pred)`.
+numpy with SciPy and scikit-image (the `eval` extra, imported on first use),
+no downloads. Inputs are RGB arrays (H, W, 3) in [0, 255] or 2-D maps; every
+comparison takes `(reference, prediction)` = (photo-derived, stylised-derived),
+like scikit-learn's `(y_true, y_pred)`.
 
 - depth: `ssi_rmse`, `spearman`, `whdr` between φ1(photo) and φ1(stylised);
 - edges: `canny`, `edge_scores`, `edge_preservation` (precision, recall, F1,

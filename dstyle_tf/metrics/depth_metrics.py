@@ -11,6 +11,7 @@ import numpy as np
 
 from dstyle_tf.metrics.image_quality import as_map
 from dstyle_tf.metrics.image_quality import check_same_shape
+from dstyle_tf.metrics.optional import require
 
 
 def _depth_pair(reference, prediction):
@@ -68,32 +69,23 @@ def ssi_rmse(reference, prediction):
     return float(np.sqrt(np.mean((scale * prediction + shift - reference) ** 2)))
 
 
-def rank_data(values):
-    """Ranks 1..n of a 1-D array, ties given their average rank (as scipy's)."""
-    values = np.asarray(values).ravel()
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    first_rank = np.cumsum(counts) - counts + 1
-    return (first_rank + (counts - 1) / 2.0)[inverse]
-
-
 def spearman(reference, prediction):
     """Spearman rank correlation between two depth maps.
 
         ρ_s = Pearson correlation of rank(r) and rank(p),
 
-    over all pixels, ties ranked by their average rank (Spearman 1904; the
-    definition of scipy.stats.spearmanr). Only the depth order matters, so it
+    over all pixels, ties ranked by their average rank (Spearman 1904),
+    computed by `scipy.stats.spearmanr`. Only the depth order matters, so it
     is invariant to any increasing transformation, a·d + b with a > 0 included.
 
     Direction: higher is better; 1 perfect, 0 unrelated, −1 reversed. A
     constant prediction (no depth order at all) scores 0.
     """
+    stats = require("scipy.stats")
     reference, prediction = _depth_pair(reference, prediction)
     if np.ptp(prediction) == 0:
         return 0.0
-    ranks_r = rank_data(reference)
-    ranks_p = rank_data(prediction)
-    return float(np.corrcoef(ranks_r, ranks_p)[0, 1])
+    return float(stats.spearmanr(reference, prediction).statistic)
 
 
 def sample_point_pairs(shape, num_pairs, seed=0):

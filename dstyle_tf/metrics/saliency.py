@@ -15,7 +15,7 @@ from dstyle_tf.metrics.image_quality import as_map
 from dstyle_tf.metrics.image_quality import check_same_shape
 from dstyle_tf.metrics.image_quality import gaussian_blur
 from dstyle_tf.metrics.image_quality import luminance
-from dstyle_tf.metrics.image_quality import separable_filter
+from dstyle_tf.metrics.optional import require
 
 # MATLAB's eps, the regulariser of the benchmark's KL code.
 _EPS = np.finfo(np.float64).eps
@@ -24,19 +24,13 @@ _AMPLITUDE_FLOOR = 1e-6
 
 
 def resize_bilinear(values, shape):
-    """Bilinear resize of a 2-D map (half-pixel centres), antialiased when shrinking."""
-    height, width = values.shape
-    out_height, out_width = shape
-    factors = np.array([height / out_height, width / out_width])
-    values = gaussian_blur(values, np.maximum(0.0, (factors - 1.0) / 2.0))
-    for axis, (size, out_size, factor) in enumerate(zip(values.shape, shape, factors)):
-        position = np.clip((np.arange(out_size) + 0.5) * factor - 0.5, 0, size - 1)
-        below = np.floor(position).astype(int)
-        above = np.minimum(below + 1, size - 1)
-        weight = position - below
-        weight = weight[:, None] if axis == 0 else weight[None, :]
-        values = np.take(values, below, axis) * (1 - weight) + np.take(values, above, axis) * weight
-    return values
+    """Bilinear resize of a 2-D map (half-pixel centres), antialiased when shrinking.
+
+    `skimage.transform.resize` of order 1 with mirrored borders; before
+    shrinking by a factor f it smooths with a Gaussian of σ = (f − 1) / 2.
+    """
+    transform = require("skimage.transform")
+    return transform.resize(values, shape, order=1, mode="symmetric", anti_aliasing=True)
 
 
 def spectral_residual_saliency(image, size=64, sigma=2.5):
@@ -72,7 +66,8 @@ def spectral_residual_saliency(image, size=64, sigma=2.5):
     spectrum = np.fft.fft2(small)
     amplitude = np.abs(spectrum)
     log_amplitude = np.log(amplitude + _AMPLITUDE_FLOOR * amplitude.max() + _EPS)
-    residual = log_amplitude - separable_filter(log_amplitude, np.full(3, 1 / 3), mode="edge")
+    mean_3x3 = require("scipy.ndimage").uniform_filter(log_amplitude, 3, mode="nearest")
+    residual = log_amplitude - mean_3x3
     saliency = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
     saliency = resize_bilinear(gaussian_blur(saliency, sigma), gray.shape)
     return _min_max(saliency)

@@ -2,17 +2,19 @@
 
 Model-agnostic: the functions take feature maps (dicts layer name → array
 (H, W, C), as the loss network's named taps), with the same definitions as
-the training losses of DESIGN.md, so the numbers are comparable with the
-logged `style_loss` / `content_loss`. `features_of` runs any callable
-feature extractor (e.g. the project's VGG taps) on one image.
+the training losses of DESIGN.md — the Gram matrix is `losses.gram_matrix`
+itself and the layers are the loss network's `STYLE_LAYERS` and
+`CONTENT_LAYER` — so the numbers are comparable with the logged
+`style_loss` / `content_loss`. `features_of` runs any callable feature
+extractor (e.g. the project's VGG taps) on one image.
 """
 
 import numpy as np
 
+from dstyle_tf import losses
 from dstyle_tf.metrics.image_quality import check_same_shape
-
-STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-CONTENT_LAYER = "relu2_2"
+from dstyle_tf.models.vgg import CONTENT_LAYER
+from dstyle_tf.models.vgg import STYLE_LAYERS
 
 
 def _feature_map(features, name):
@@ -25,14 +27,13 @@ def _feature_map(features, name):
 
 
 def gram_matrix(features):
-    """Gram matrix G = FᵀF / (C·H·W) of a feature map F (H, W, C) → (C, C).
+    """Gram matrix G = FᵀF / (C·H·W) of one feature map F (H, W, C) → (C, C).
 
-    DESIGN.md eq. 5 (Johnson et al. 2016), F reshaped to (H·W, C).
+    `dstyle_tf.losses.gram_matrix` (DESIGN.md eq. 5, computed in float32) on
+    a batch of one, returned as a float64 numpy array.
     """
     values = _feature_map(features, "features")
-    height, width, channels = values.shape
-    flat = values.reshape(height * width, channels)
-    return flat.T @ flat / (channels * height * width)
+    return np.asarray(losses.gram_matrix(values[None]), dtype=np.float64)[0]
 
 
 def gram_matrices(features, layers=STYLE_LAYERS):
