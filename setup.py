@@ -28,6 +28,9 @@ setup(
         "keras>=3.10,<4",
         "keras-hub>=0.32,<0.33",
         "tensorflow-datasets>=4.9.9",
+        # TFDS 4.9 imports it whenever it prepares a dataset (coco/2017 for the
+        # paper config) but declares it only for Python < 3.9.
+        "importlib-resources>=5.10",
         "ml-collections>=1.0",
         "ai-edge-litert>=2.3,<2.4",
         "tensorboard>=2.20",  # TF 2.21 no longer pulls it in; tf.summary needs it.

@@ -81,5 +81,16 @@ def test_bad_arguments_are_clear_errors(tmp_path):
         DepthNetwork(backend="keras_model", model_path=str(tmp_path / "none.keras"))
 
 
-def test_tiny_architecture_is_the_documented_one():
-    assert depth_lib.TINY_ARCHITECTURE["hidden_dim"] == 32
+def test_tiny_architecture_is_the_documented_one(depth_net):
+    # The random stand-in that is built is the one DESIGN.md documents (not only the table).
+    backbone = depth_net.network.backbone
+    encoder = backbone.image_encoder.get_config()
+    assert {k: encoder[k] for k in ("patch_size", "num_layers", "hidden_dim", "num_heads",
+                                    "intermediate_dim")} == {
+        "patch_size": 14, "num_layers": 4, "hidden_dim": 32, "num_heads": 2,
+        "intermediate_dim": 64}
+    neck = backbone.get_config()
+    assert neck["neck_hidden_dims"] == [16, 32, 64, 64]
+    assert (neck["fusion_hidden_dim"], neck["head_hidden_dim"]) == (32, 16)
+    assert neck["reassemble_factors"] == [4, 2, 1, 0.5]
+    assert neck["feature_keys"] == depth_lib.TINY_ARCHITECTURE["feature_keys"]

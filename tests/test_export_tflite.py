@@ -76,16 +76,16 @@ def test_no_variables_left_in_graph(converted):
     assert "VAR_HANDLE" not in ops and "READ_VARIABLE" not in ops
 
 
+# What each variant reaches on these random-weight nets and synthetic photos (deterministic):
+# float32 122 dB, float16 69.3, dynamic_int8 37.4, int8 29.7; the bounds keep 3-4 dB (float32:
+# 22 dB) of margin, so a broken conversion or calibration fails.
 @pytest.mark.parametrize(
-    "variant, min_psnr", [("float32", 40.0), ("float16", 35.0), ("dynamic_int8", None), ("int8", None)]
+    "variant, min_psnr", [("float32", 100.0), ("float16", 65.0), ("dynamic_int8", 34.0), ("int8", 26.0)]
 )
 def test_accuracy_against_keras(converted, net, test_images, variant, min_psnr):
     checks = tflite.verify(converted[variant], net, test_images, num_threads=2, timing_runs=2)
 
-    if min_psnr is None:  # random weights are hard to quantise; just sane
-        assert np.isfinite(checks["psnr_db"]) and checks["psnr_db"] > 5.0
-    else:
-        assert checks["psnr_db"] >= min_psnr
+    assert checks["psnr_db"] >= min_psnr
     assert checks["latency_ms"] > 0
     assert checks["size_bytes"] == os.path.getsize(converted[variant])
 
@@ -118,7 +118,7 @@ def test_uint8_io_model(converted, net, test_images):
 
     checks = tflite.verify(converted["int8_uint8_io"], net, test_images, timing_runs=1)
 
-    assert np.isfinite(checks["psnr_db"]) and checks["psnr_db"] > 5.0
+    assert checks["psnr_db"] >= 17.0  # reaches 20.7 dB
 
 
 def test_fixed_size_model_stylizes_any_size_by_tiling(converted, net, rng):
@@ -217,7 +217,8 @@ def test_export_model_with_tflite_writes_card_and_table(net, tmp_path):
 
     entries = {entry["variant"]: entry for entry in result.model_card["tflite"]}
     assert set(entries) == {"float32", "int8"}
-    assert entries["float32"]["psnr_db"] >= 40.0
+    assert entries["float32"]["psnr_db"] >= 100.0  # reaches 124 dB
+    assert entries["int8"]["psnr_db"] >= 28.0  # reaches 32.3 dB
     assert entries["float32"]["input"] == {
         "name": "images", "dtype": "float32", "shape": [1, 48, 64, 3], "range": [0, 255]
     }

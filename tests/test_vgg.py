@@ -30,7 +30,8 @@ def test_matches_keras_vgg_with_its_preprocessing(vgg, rng):
 
 def test_is_frozen(vgg):
     assert vgg.trainable_variables == []
-    assert len(vgg.non_trainable_variables) > 0
+    # Kernel and bias of the 10 convolutions up to block4_conv3 (relu4_3), all frozen.
+    assert len(vgg.non_trainable_variables) == 20
 
 
 def test_stops_at_deepest_tap():
