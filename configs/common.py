@@ -36,8 +36,10 @@ def get_base_config():
     config.model = ml_collections.ConfigDict()
     config.model.filters = 32
     config.model.num_residual_blocks = 5
-    config.model.normalization = "batch"  # batch (paper) | instance
-    config.model.upsampling = "transpose"  # transpose (paper) | resize_conv
+    # TransformNet's own defaults; configs/paper.py sets the paper's
+    # batch norm and fractionally strided convolutions.
+    config.model.normalization = "instance"  # instance | batch (paper)
+    config.model.upsampling = "resize_conv"  # resize_conv | transpose (paper)
     config.model.padding = "reflect"  # reflect | zero
 
     config.vgg = ml_collections.ConfigDict()

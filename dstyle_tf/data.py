@@ -178,9 +178,12 @@ def tfds_dataset(config, seed=0):
             download=config.get("download", True),
         )
     except Exception as e:
+        missing = e.name if isinstance(e, ModuleNotFoundError) else None
+        hint = f"TFDS needs the package {missing!r}: pip install {missing}\n" if missing else ""
         raise UserError(
-            f"Could not load the TFDS dataset {config.get('tfds_name')!r} "
-            f"({type(e).__name__}: {str(e)[:300]}).\nCOCO 2017 (~19 GB) is "
+            f"Could not load the TFDS dataset {config.get('tfds_name', 'coco/2017')!r} "
+            f"({type(e).__name__}: {str(e)[:300]}).\n{hint}COCO 2017 (27 GB of "
+            "archives: TFDS fetches every split) is "
             "downloaded and prepared by TFDS on first use; to use a copy "
             "prepared elsewhere pass --config.data.tfds_data_dir=/path/to/"
             "tensorflow_datasets, or train on a folder of images with "
