@@ -156,7 +156,7 @@ class StyleTransferTrainer(keras.Model):
             terms["depth_loss"] = tf.constant(0.0, tf.float32)
         if self.edge_net is not None:
             terms["edge_loss"] = losses.edge_loss(
-                self.edge_net(stylized), targets["edges"]
+                self.stylized_edges(stylized, out_features), targets["edges"]
             )
         else:
             terms["edge_loss"] = tf.constant(0.0, tf.float32)
@@ -164,6 +164,21 @@ class StyleTransferTrainer(keras.Model):
             [getattr(self, weight) * terms[name] for name, weight in WEIGHTED_TERMS]
         )
         return terms
+
+    def stylized_edges(self, stylized, vgg_features):
+        """φ2(ŷ), reusing the loss network's taps when it is HED's own VGG-16.
+
+        With `vgg.weights=hed` HED's first four blocks are the loss network's
+        convolutions, which already ran on ŷ: only block 5 is left to run
+        (the exact HED result for sizes that are multiples of 16).
+        """
+        height, width = stylized.shape[1], stylized.shape[2]
+        if (
+            height and width and height % 16 == 0 and width % 16 == 0
+            and self.edge_net.shares_trunk_with(self.vgg)
+        ):
+            return self.edge_net.edges_from_vgg_taps(vgg_features, (height, width))
+        return self.edge_net(stylized)
 
     def active_terms(self):
         """Names of the loss terms with a non-zero weight."""

@@ -77,8 +77,8 @@ def test_vgg_from_hed_weights_has_hed_convolutions(photo):
     for name in ("block1_conv1", "block3_conv2", "block4_conv3"):
         kernel = vgg.features.get_layer(name).get_weights()[0]
         np.testing.assert_array_equal(kernel, arrays[name][0])
-    # VGG preprocessing with HED's convolutions: relu1_2 by hand.
-    x = photo[None, :, :, ::-1] - np.array([103.939, 116.779, 123.68], np.float32)
+    # HED's own preprocessing (its Caffe means) with its convolutions: relu1_2 by hand.
+    x = photo[None, :, :, ::-1] - np.array(hed.HED_BGR_MEAN, np.float32)
     for name in ("block1_conv1", "block1_conv2"):
         k, b = arrays[name]
         x = np.maximum(tf.nn.conv2d(x, k, 1, "SAME").numpy() + b, 0)
@@ -145,3 +145,12 @@ def test_edge_loss_against_numpy(rng):
     value = losses.edge_loss(a.astype(np.float16), b.astype(np.float16))
     assert value.dtype == tf.float32 and value.shape == ()
     np.testing.assert_allclose(float(value), np.mean((a - b) ** 2), rtol=2e-3)
+
+
+def test_edges_from_shared_vgg_trunk_equal_hed(hed_net, photo):
+    vgg = VGGFeatures(weights="hed")
+    assert hed_net.shares_trunk_with(vgg)
+    assert not hed_net.shares_trunk_with(VGGFeatures(weights=None))
+    image = photo[None, :64, :48]  # multiples of 16
+    shared = hed_net.edges_from_vgg_taps(vgg(image), (64, 48))
+    np.testing.assert_allclose(shared, hed_net(image), atol=1e-5)

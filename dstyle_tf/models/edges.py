@@ -26,8 +26,6 @@ from dstyle_tf.errors import WeightsUnavailableError
 from dstyle_tf.models import hed
 
 BACKENDS = ("hed", "laplacian")
-# BGR means of HED's Caffe model (different from VGG's ImageNet means).
-_HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
 _LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], np.float32)
 
 
@@ -122,19 +120,50 @@ class EdgeNetwork(keras.Model):
 
     def hed_edges(self, images):
         x = ops.cast(images, self.compute_dtype)
-        x = ops.flip(x, axis=-1) - ops.convert_to_tensor(_HED_BGR_MEAN, x.dtype)
-        height, width = ops.shape(images)[1], ops.shape(images)[2]
-        sides = []
-        for i, (block, side) in enumerate(zip(self.blocks, self.sides)):
+        x = ops.flip(x, axis=-1) - ops.convert_to_tensor(hed.HED_BGR_MEAN, x.dtype)
+        features = []
+        for i, block in enumerate(self.blocks):
             if i:
                 x = self.pool(x)
             for conv in block:
                 x = conv(x)
+            features.append(x)
+        return self.fuse_sides(features, ops.shape(images)[1:3])
+
+    # The VGG-16 taps whose values are HED's first four block outputs.
+    VGG_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+    def edges_from_vgg_taps(self, taps, size):
+        """HED edges from a `VGGFeatures(weights="hed")`'s taps of the images.
+
+        With HED's weights the loss network already ran HED's first four
+        blocks on the images (same convolutions, same preprocessing), so
+        only block 5 and the side outputs run here. Equal to `call` when H
+        and W are multiples of 16 (VGG pools without padding, HED with).
+        """
+        features = [ops.cast(taps[name], self.compute_dtype) for name in self.VGG_TAPS]
+        x = self.pool(features[-1])
+        for conv in self.blocks[-1]:
+            x = conv(x)
+        return self.fuse_sides([*features, x], size)
+
+    def fuse_sides(self, features, size):
+        sides = []
+        for i, (x, side) in enumerate(zip(features, self.sides)):
             s = side(x)
             if i:
-                s = ops.image.resize(s, (height, width), interpolation="bilinear")
+                s = ops.image.resize(s, size, interpolation="bilinear")
             sides.append(ops.cast(s, "float32"))
         return ops.sigmoid(self.fuse(ops.concatenate(sides, axis=-1)))
+
+    def shares_trunk_with(self, vgg):
+        """Whether `edges_from_vgg_taps(vgg(x))` equals HED on x."""
+        return (
+            self.backend == "hed"
+            and self.weights_source == hed.HED_WEIGHTS
+            and getattr(vgg, "weights_source", None) == hed.HED_WEIGHTS
+            and set(self.VGG_TAPS) <= set(getattr(vgg, "layers_", ()))
+        )
 
     def get_config(self):
         config = super().get_config()

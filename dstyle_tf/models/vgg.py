@@ -77,7 +77,7 @@ class VGGFeatures(keras.Model):
     """Frozen VGG-16 (Simonyan & Zisserman 2015) returning named ReLU taps.
 
     Takes RGB images in [0, 255] and applies VGG's own preprocessing
-    (RGB→BGR, ImageNet mean subtracted). Only the layers up to the deepest
+    (RGB→BGR, ImageNet mean subtracted; HED's Caffe mean for HED's weights). Only the layers up to the deepest
     requested tap are run.
 
     Args:
@@ -112,13 +112,15 @@ class VGGFeatures(keras.Model):
             tap: keras.Model(vgg.input, vgg.get_layer(name).output, name=f"vgg16_{tap}")
             for tap, name in zip(self.layers_, names)
         }
+        # Each weight set with the mean it was trained with.
+        self.bgr_mean = hed.HED_BGR_MEAN if weights == hed.HED_WEIGHTS else _BGR_MEAN
         self.features.trainable = False
         self.trainable = False
 
     def call(self, images, tap=None):
         """Dict of every tap, or the one `tap`'s features if it is given."""
         x = ops.cast(images, self.compute_dtype)
-        x = ops.flip(x, axis=-1) - ops.convert_to_tensor(_BGR_MEAN, x.dtype)
+        x = ops.flip(x, axis=-1) - ops.convert_to_tensor(self.bgr_mean, x.dtype)
         if tap is not None:
             return self.single_taps[tap](x, training=False)
         return self.features(x, training=False)
