@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 # Runs in a fresh process: logical devices must be set before TF starts.
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys, tempfile
     import numpy as np
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -36,6 +36,8 @@ SCRIPT = textwrap.dedent(
     init = TransformNet(filters=8, num_residual_blocks=1, normalization=sys.argv[1])
     init.build()
 
+    nets = []
+
     def run(strategy):
         with strategy.scope():
             net = TransformNet.from_config(init.get_config())
@@ -47,6 +49,7 @@ SCRIPT = textwrap.dedent(
             trainer.compile(optimizer=keras.optimizers.SGD(1e-4))
         data = tf.data.Dataset.from_tensors(images).repeat()
         history = trainer.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
+        nets.append(net)
         return {
             "replicas": strategy.num_replicas_in_sync,
             "loss": [float(v) for v in history.history["loss"]],
@@ -61,6 +64,14 @@ SCRIPT = textwrap.dedent(
 
     one = run(tf.distribute.OneDeviceStrategy("/cpu:0"))
     two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    # Saved under 2 replicas, loaded on one device: same weights, plain layers.
+    path = os.path.join(tempfile.mkdtemp(), "net.keras")
+    nets[1].save(path)
+    loaded = keras.saving.load_model(path)
+    two["reloaded_max_diff"] = float(np.abs(np.asarray(loaded(images, training=False))
+                                            - np.asarray(nets[1](images, training=False))).max())
+    two["reloaded_synchronized"] = any(
+        getattr(layer, "synchronized", False) for layer in loaded._flatten_layers())
     print(json.dumps({"one": one, "two": two}))
     """
 )
@@ -84,6 +95,7 @@ def test_mirrored_on_two_logical_cpus_matches_one_device(normalization):
     assert len(one["moving"]) == (2 * 7 if batch else 0)  # mean, variance of 7 layers
     # Measured: losses agree to 1e-5 and moving statistics to 1e-4 (per-replica
     # batch statistics: losses 8% apart, moving statistics 0.1).
+    assert two["reloaded_max_diff"] < 1e-3 and not two["reloaded_synchronized"]
     np.testing.assert_allclose(two["loss"], one["loss"], rtol=5e-5)
     np.testing.assert_allclose(two["depth_loss"], one["depth_loss"], rtol=5e-5)
     for a, b in zip(one["moving"], two["moving"]):
@@ -120,7 +132,9 @@ def test_multi_worker_training_on_two_local_processes(tmp_path):
         cmd = [sys.executable, "-m", "dstyle_tf.train", "--config=configs/smoke.py",
                f"--workdir={workdir}", "--config.data.image_size=32", "--config.train.steps=4",
                "--config.train.log_every=2", "--config.train.checkpoint_every=2",
-               "--config.train.distribute=multi_worker"]
+               "--config.train.distribute=multi_worker",
+               # The paper's batch norm: synchronised across the two workers.
+               "--config.model.normalization=batch"]
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=400) for p in procs]
