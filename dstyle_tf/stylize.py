@@ -27,6 +27,7 @@ from dstyle_tf.stylizers import ALIGN
 from dstyle_tf.stylizers import ModelLoadError  # noqa: F401  (public API)
 from dstyle_tf.stylizers import Stylizer  # noqa: F401  (public API)
 from dstyle_tf.stylizers import load_stylizer
+from dstyle_tf.stylizers import tile_context as tile_context_for
 
 # Tile side for measuring instance-norm statistics: any tiling gives the same
 # statistics, and small windows keep the peak memory of these passes low
@@ -40,7 +41,7 @@ def stylize_image(
     stylizer,
     tile_size=1024,
     tile_overlap=128,
-    tile_context=32,
+    tile_context=None,
     preserve_color=False,
     on_tile=None,
     tile_statistics="exact",
@@ -55,7 +56,9 @@ def stylize_image(
             of this size; 0 disables tiling. Ignored for fixed-size models,
             whose tiles are their input size.
         tile_overlap: pixels by which tiles overlap and are cross-faded.
-        tile_context: extra pixels of surrounding image fed with each tile.
+        tile_context: extra pixels of surrounding image fed with each tile;
+            None: the network's receptive field (`stylizer.context`), which
+            makes tiling exact.
         preserve_color: keep the photo's colours (luminance-only transfer).
         on_tile: optional progress callback (tiles_done, tiles_total).
         tile_statistics: how tiles of a `.keras` instance-norm network are
@@ -69,6 +72,8 @@ def stylize_image(
         float32 (H, W, 3) in [0, 255].
     """
     image = np.asarray(image, np.float32)
+    if tile_context is None:
+        tile_context = getattr(stylizer, "context", None) or tile_context_for()
     fixed_size = getattr(stylizer, "fixed_size", None)
     if fixed_size:
         side = min(fixed_size)
@@ -244,9 +249,11 @@ def define_flags():
         lower_bound=0,
     )
     flags.DEFINE_integer(
-        "tile_context", 32,
+        "tile_context", None,
         "Extra pixels of surrounding image fed to the network with each tile "
-        "(then cropped), so tiles see their neighbourhood.",
+        "(then cropped), so tiles see their neighbourhood. Default: the "
+        "network's receptive field (60 for the paper's), which makes tiles "
+        "agree with a one-pass run.",
         lower_bound=0,
     )
     flags.DEFINE_enum(

@@ -19,6 +19,15 @@ ALIGN = 4
 _MIN_SIDE = 16
 
 
+def tile_context(num_residual_blocks=5):
+    """Context pixels that make tiling exact for a `TransformNet` with this many
+    residual blocks: its receptive radius rounded up to `ALIGN` (60 for the
+    paper's network)."""
+    from dstyle_tf.models.transform_net import receptive_radius
+
+    return -(-receptive_radius(num_residual_blocks) // ALIGN) * ALIGN
+
+
 class ModelLoadError(ValueError):
     """The --model path is not a model this tool can load."""
 
@@ -33,6 +42,12 @@ class Stylizer:
 
     # (height, width) that `run` requires, or None for any size.
     fixed_size = None
+
+    @property
+    def context(self):
+        """Context pixels each tile needs (see `tile_context`). Exported models
+        do not record their architecture: the paper network's is assumed."""
+        return tile_context()
 
     def run(self, image):
         raise NotImplementedError
@@ -73,6 +88,11 @@ class KerasStylizer(Stylizer):
 
     def run(self, image):
         return np.asarray(self.model(image[None], training=False))[0]
+
+    @property
+    def context(self):
+        """The loaded network's own receptive field (see `tile_context`)."""
+        return tile_context(getattr(self.model, "num_residual_blocks", 5))
 
     def for_tiles(self, image, tiles, statistics=None, on_tile=None):
         """With instance norm: every tile normalised by the image's statistics."""

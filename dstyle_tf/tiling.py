@@ -10,18 +10,22 @@ output image plus one tile's activations.
 
 Tile corners lie on multiples of `align` (4 for TransformNet, which has two
 stride-2 convolutions), so every tile sees the same sampling grid as the whole
-image and a network with local operations gives the untiled result.
+image, and with `context` at least the network's receptive radius
+(`TransformNet.receptive_radius`: 57 pixels for the paper's network, so 60;
+`stylizers.tile_context`) a network with local operations gives the untiled
+result to float precision. Less context changes pixels near tile borders.
 
 Instance normalisation is not local: it uses the whole image's per-channel
 mean and variance. `instance_norm_statistics` estimates them for a large
 image (on a downscaled copy, then refined exactly, tile by tile) so that every
 tile can be normalised like the one-pass image (`TransformNet(...,
-statistics=...)`).
+statistics=...)`). Exported models (SavedModel, TFLite) take no statistics:
+their tiles are normalised on their own and differ from a one-pass run.
 
 Example:
 ```python
 out = tiled_apply(image, lambda tile: net(tile[None])[0].numpy(),
-                  tile_size=512, overlap=64, context=32)
+                  tile_size=512, overlap=64, context=60)
 ```
 """
 
@@ -157,7 +161,8 @@ def instance_norm_statistics(
       stopping at that layer, with the layers before it normalised by their
       already exact statistics; each tile adds the sums of the layer's input
       over its own part of the image (the `own` boxes partition it). Equals
-      the one-pass statistics up to the tiles' limited context. Costs about
+      the one-pass statistics (up to float rounding) when the tiles' context
+      covers the receptive field (`stylizers.tile_context`). Costs about
       6.4 network passes for the paper's network (the deeper the layer, the
       longer its pass).
     - `"preview"`: one pass over a copy downscaled to `preview_size`
@@ -221,7 +226,8 @@ def tiled_apply(
         overlap: int. Pixels by which neighbouring cores overlap and blend.
         context: int. Pixels of surrounding image given to `fn` on each side
             of a core (fewer at the image border); cropped away afterwards.
-            Use a multiple of `align`.
+            Use a multiple of `align`; at least the network's receptive
+            radius for a result equal to one pass.
         align: int. Tile corners are put on multiples of this.
         on_tile: optional callable called after each tile with
             (tiles_done, tiles_total), e.g. to update a progress bar.

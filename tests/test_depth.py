@@ -94,3 +94,69 @@ def test_tiny_architecture_is_the_documented_one(depth_net):
     assert (neck["fusion_hidden_dim"], neck["head_hidden_dim"]) == (32, 16)
     assert neck["reassemble_factors"] == [4, 2, 1, 0.5]
     assert neck["feature_keys"] == depth_lib.TINY_ARCHITECTURE["feature_keys"]
+
+
+def _old_standardize(depth, scale):
+    """The unguarded formula: zero mean, unit std (float64 reference)."""
+    depth = np.asarray(depth, np.float64)
+    centred = depth - depth.mean(axis=(1, 2), keepdims=True)
+    return scale * centred / centred.std(axis=(1, 2), keepdims=True)
+
+
+def test_standardisation_leaves_maps_with_relief_unchanged(rng):
+    smooth = np.cumsum(rng.normal(0, 1, (2, 24, 24, 1)), axis=2) + 20.0  # std ~ mean / 10
+    for d in (rng.normal(0, 1, (2, 16, 16, 1)), rng.uniform(1, 5, (2, 16, 16, 1)), smooth):
+        d = d.astype("float32")
+        np.testing.assert_allclose(
+            standardize_depth(d, 10.0), _old_standardize(d, 10.0), rtol=1e-6, atol=1e-5
+        )
+
+
+@pytest.mark.parametrize("flat", ["zero", "constant", "constant_plus_noise"])
+def test_flat_maps_give_bounded_gradients(flat, rng):
+    noise = 1e-7 * rng.normal(size=(1, 32, 32, 1))
+    d = {"zero": 0.0 * noise, "constant": 1.0 + 0.0 * noise, "constant_plus_noise": 1.0 + noise}[flat]
+    d = tf.constant(d.astype("float32"))
+    weights = tf.constant(rng.normal(size=d.shape).astype("float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(d)
+        out = standardize_depth(d, 10.0)
+        loss = tf.reduce_sum(out * weights)
+    grad = tape.gradient(loss, d).numpy()
+
+    assert np.all(np.isfinite(grad))
+    # The gradient is ~ 10 / std times the weights: unguarded ~1e8 for 1e-7
+    # noise; guarded at most 10 / (1e-4 · mean |d|) = 1e5 (10 / 1e-5 = 1e6
+    # for an all-zero map).
+    bound = 1e6 if flat == "zero" else 1e5
+    assert np.linalg.norm(grad) < 1.01 * bound * np.linalg.norm(weights)
+    assert np.abs(out.numpy()).max() < 0.1  # noise is not blown up to unit size
+
+
+def test_preprocessing_matches_the_preset_image_converter(tmp_path, rng):
+    import keras_hub
+
+    # Not ImageNet's statistics: the values must come from the preset.
+    mean, std = np.array([0.5, 0.4, 0.3]), np.array([0.2, 0.25, 0.3])
+    converter = keras_hub.layers.DepthAnythingImageConverter(
+        image_size=(126, 126), scale=list(1.0 / (255.0 * std)), offset=list(-mean / std)
+    )
+    estimator = depth_lib.build_depth_anything(None, 126)
+    estimator = keras_hub.models.DepthAnythingDepthEstimator(
+        backbone=estimator.backbone,
+        preprocessor=keras_hub.models.DepthAnythingDepthEstimatorPreprocessor(
+            image_converter=converter
+        ),
+        depth_estimation_type="relative",
+    )
+    preset = str(tmp_path / "preset")
+    estimator.save_to_preset(preset)
+    loaded = DepthNetwork(preset=preset, input_size=126)
+    image = rng.uniform(0, 255, (1, 90, 90, 3)).astype("float32")
+
+    np.testing.assert_allclose(
+        loaded.preprocess(image), converter(image), rtol=1e-5, atol=1e-5
+    )
+    # Random-architecture models keep Depth Anything's ImageNet statistics.
+    fallback = depth_lib.converter_scale_offset(estimator.backbone)
+    np.testing.assert_allclose(fallback[1], -np.array([0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225])

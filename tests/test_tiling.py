@@ -6,6 +6,8 @@ import pytest
 
 from dstyle_tf import tiling
 from dstyle_tf.models import TransformNet
+from dstyle_tf.models.transform_net import receptive_radius
+from dstyle_tf.stylizers import tile_context
 
 
 @pytest.mark.parametrize("length, tile, overlap", [(97, 40, 8), (1000, 256, 64), (30, 64, 8), (65, 32, 16)])
@@ -157,3 +159,103 @@ def test_preview_statistics_are_approximate_for_large_images(instance_net, rng):
     assert not np.allclose(exact[first][1], preview[first][1], rtol=1e-3)
     with pytest.raises(ValueError, match="method must be"):
         tiling.instance_norm_statistics(instance_net, image, tiles, method="median")
+
+
+@pytest.mark.parametrize("upsampling", ["resize_conv", "transpose"])
+@pytest.mark.parametrize("blocks", [0, 2])
+def test_receptive_radius_is_the_measured_reach(upsampling, blocks, rng):
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(3)
+    net = TransformNet(filters=4, num_residual_blocks=blocks, normalization="batch",
+                       upsampling=upsampling)
+    image = tf.constant(rng.uniform(0, 255, (1, 96, 96, 3)).astype(np.float32))
+    reach = 0
+    for p in range(44, 48):  # every position relative to the stride-4 grid
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            pixel = tf.reduce_sum(net(image, training=False)[0, p, p])
+        seen = np.abs(tape.gradient(pixel, image).numpy()[0]).sum(-1) > 0
+        for axis in (0, 1):
+            used = np.nonzero(seen.any(axis=1 - axis))[0]
+            reach = max(reach, p - used.min(), used.max() - p)
+
+    assert reach == receptive_radius(blocks) == 17 + 8 * blocks
+
+
+@pytest.fixture(scope="module")
+def paper_image():
+    rng = np.random.default_rng(5)
+    return np.cumsum(rng.normal(0, 8, (172, 168, 3)), axis=1).astype(np.float32) % 255
+
+
+def _tiled(net, image, context, statistics=None):
+    from dstyle_tf.models.instance_norm import InstanceNormStatistics
+
+    fixed = None
+    if statistics is not None:
+        fixed = InstanceNormStatistics(fixed=statistics, record=False)
+    return tiling.tiled_apply(
+        image, lambda t: np.asarray(net(t[None], training=False, statistics=fixed))[0],
+        tile_size=96, overlap=16, context=context,
+    )
+
+
+@pytest.mark.parametrize("normalization", ["batch", "instance"])
+def test_paper_size_network_tiles_exactly(normalization, paper_image):
+    """32 filters, 5 residual blocks: tiles with the receptive field's context
+    (60) equal the one-pass result; the old 32 pixels did not."""
+    from dstyle_tf.models.instance_norm import InstanceNormStatistics
+
+    keras.utils.set_random_seed(4)
+    net = TransformNet(filters=32, num_residual_blocks=5, normalization=normalization)
+    image = paper_image
+    recorder = InstanceNormStatistics()
+    full = np.asarray(net(image[None], training=False, statistics=recorder))[0]
+    assert 0.5 < np.mean((full > 2) & (full < 253))  # not saturated: differences show
+    context = tile_context(5)
+    assert context == 60
+    tiles = tiling.tile_grid(*image.shape[:2], 96, 16, context, align=4)
+    assert len(tiles) == 4  # 2 x 2, windows smaller than the image
+    assert all(w[1] - w[0] < image.shape[0] or w[3] - w[2] < image.shape[1]
+               for w in (tile.window for tile in tiles))
+    # Instance norm: the one-pass run's own statistics isolate the tiling.
+    statistics = recorder.moments() if normalization == "instance" else None
+
+    # Measured max |difference| on 0-255: 1.5e-5 (batch), 3e-5 (instance);
+    # with 32 pixels of context: 0.06 and 0.9.
+    np.testing.assert_allclose(_tiled(net, image, context, statistics), full, atol=2e-4)
+    assert np.abs(_tiled(net, image, 32, statistics) - full).max() > 0.02
+    if normalization == "instance":
+        # Statistics measured tile by tile: equal up to float rounding (1.9e-3).
+        measured = tiling.instance_norm_statistics(net, image, tiles)
+        np.testing.assert_allclose(_tiled(net, image, context, measured), full, atol=5e-3)
+
+
+def test_stylizers_tile_with_their_network_receptive_field(tmp_path):
+    from dstyle_tf import stylize
+    from dstyle_tf.stylizers import KerasStylizer
+    from dstyle_tf.stylizers import Stylizer
+
+    net = TransformNet(filters=4, num_residual_blocks=1)
+    net.build()
+    net.save(tmp_path / "net.keras")
+    assert KerasStylizer(tmp_path / "net.keras").context == 28  # 25, aligned to 4
+    assert Stylizer().context == 60  # exported models: the paper network's
+
+    shapes = []
+
+    class Recording(Stylizer):
+        context = 12
+
+        def __call__(self, tile):
+            shapes.append(tile.shape[:2])
+            return tile
+
+    stylize.stylize_image(np.zeros((100, 100, 3), np.float32), Recording(),
+                          tile_size=40, tile_overlap=8)
+    expected = [
+        (w[1] - w[0], w[3] - w[2]) for w in
+        (tile.window for tile in tiling.tile_grid(100, 100, 40, 8, 12, align=4))
+    ]
+    assert shapes == expected

@@ -21,13 +21,15 @@ implementation, so λd = 5 is meaningful.
 import os
 
 import keras
+import numpy as np
 from keras import ops
 
 from dstyle_tf.errors import UserError
 from dstyle_tf.errors import WeightsUnavailableError
 
 BACKENDS = ("depth_anything", "keras_model")
-# ImageNet statistics used by Depth Anything's image converter.
+# ImageNet statistics: Depth Anything's own, used when a model (built from
+# `architecture`, no preset) has no image converter to read them from.
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 _PATCH = 14
@@ -123,11 +125,45 @@ def load_keras_depth_model(path):
         ) from None
 
 
-def standardize_depth(depth, scale=1.0, epsilon=1e-6):
+def converter_scale_offset(network):
+    """Per-channel (scale, offset) mapping RGB in [0, 255] to `network`'s input.
+
+    Read from the keras-hub preset's image converter
+    (`network.preprocessor.image_converter`: `x * scale + offset`); ImageNet
+    mean and std when the network has none (random-weight models).
+
+    Returns:
+        two float32 arrays of shape (3,).
+    """
+    preprocessor = getattr(network, "preprocessor", None)
+    converter = getattr(preprocessor, "image_converter", None)
+    if converter is None:
+        std = np.asarray(_IMAGENET_STD)
+        scale, offset = 1.0 / (255.0 * std), -np.asarray(_IMAGENET_MEAN) / std
+    else:
+        scale = 1.0 if converter.scale is None else converter.scale
+        offset = 0.0 if converter.offset is None else converter.offset
+    return tuple(
+        np.broadcast_to(np.asarray(v, np.float32), (3,)).copy() for v in (scale, offset)
+    )
+
+
+def standardize_depth(depth, scale=1.0, epsilon=1e-4, floor=1e-5):
     """Per-map zero mean and `scale` standard deviation over H and W.
+
+    A flat map (constant, or constant plus float noise) has no structure to
+    standardise: its standard deviation is floored at `epsilon` times the
+    map's mean |depth| (plus `floor`, for all-zero maps), so its noise is not
+    blown up to unit size and gradients stay bounded (at most ~scale / (epsilon
+    · mean |depth|) per pixel). Maps with relief are changed by a factor
+    1 + (epsilon · mean |depth| / std)² / 2: < 1e-6 when the std exceeds
+    a tenth of mean |depth|.
 
     Args:
         depth: (B, H, W) or (B, H, W, C) depth maps.
+        scale: standard deviation of the returned maps.
+        epsilon: floor of the std, relative to the map's mean |depth|.
+        floor: absolute floor (all-zero maps).
 
     Returns:
         float32 maps of the same shape.
@@ -135,7 +171,9 @@ def standardize_depth(depth, scale=1.0, epsilon=1e-6):
     depth = ops.cast(depth, "float32")
     axes = (1, 2)
     mean = ops.mean(depth, axis=axes, keepdims=True)
-    std = ops.sqrt(ops.var(depth, axis=axes, keepdims=True) + epsilon**2)
+    magnitude = ops.mean(ops.abs(depth), axis=axes, keepdims=True)
+    variance = ops.var(depth, axis=axes, keepdims=True)
+    std = ops.sqrt(variance + ops.square(epsilon * magnitude) + floor**2)
     return scale * (depth - mean) / std
 
 
@@ -202,16 +240,22 @@ class DepthNetwork(keras.Model):
             self.network = build_depth_anything(architecture, input_size)
         self.network.trainable = False
         self.trainable = False
+        self._input_scale, self._input_offset = converter_scale_offset(self.network)
 
-    def raw_depth(self, images):
-        """Unnormalised network output (B, S, S, 1) for images in [0, 255]."""
+    def preprocess(self, images):
+        """The network's input for RGB images in [0, 255]: resized (stretched)
+        to `input_size` and, for Depth Anything, scaled and offset as its
+        image converter does."""
         x = ops.cast(images, "float32")
         size = (self.input_size, self.input_size)
         x = ops.image.resize(x, size, interpolation="bilinear", antialias=False)
         if self.backend == "depth_anything":
-            mean = ops.convert_to_tensor(_IMAGENET_MEAN) * 255.0
-            std = ops.convert_to_tensor(_IMAGENET_STD) * 255.0
-            x = (x - mean) / std
+            x = x * self._input_scale + self._input_offset
+        return x
+
+    def raw_depth(self, images):
+        """Unnormalised network output (B, S, S, 1) for images in [0, 255]."""
+        x = self.preprocess(images)
         out = self.network(ops.cast(x, self.compute_dtype), training=False)
         if isinstance(out, dict):
             out = out["depths"]

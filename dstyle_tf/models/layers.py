@@ -152,11 +152,29 @@ def apply_normalization(norm, x, training=None, statistics=None):
     return norm(x, training=training)
 
 
+def replicas_in_sync():
+    """Replicas of the distribution strategy in scope (1 outside any)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def make_normalization(normalization, dtype, name):
+    """A normalisation layer: `"batch"` or `"instance"`.
+
+    Batch norm built under a strategy with several replicas (MirroredStrategy,
+    MultiWorkerMirroredStrategy) takes its statistics over the global batch
+    (`synchronized=True`: all-reduced sums), so each replica normalises like
+    one device with the whole batch. With one replica it stays the plain
+    layer, whose two-pass variance is the more accurate. Only the layer's
+    weights are saved, so models load on any number of replicas.
+    """
     _check_choice("normalization", normalization, NORMALIZATIONS)
     if normalization == "batch":
         return layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-5, dtype=dtype, name=name
+            momentum=0.9,
+            epsilon=1e-5,
+            synchronized=replicas_in_sync() > 1,
+            dtype=dtype,
+            name=name,
         )
     return InstanceNormalization(dtype=dtype, name=name)
 

@@ -18,6 +18,24 @@ _STRIDE = 4
 _OUTPUT_BLOCK = 2
 
 
+def receptive_radius(num_residual_blocks=5):
+    """How far (in input pixels, on any side) an output pixel of a
+    `TransformNet` looks: tiles given this much context reproduce a one-pass
+    run (with image-wide normalisation statistics).
+
+    Each convolution adds its half-kernel times its input's scale (pixels
+    per activation); a stride-2 convolution also adds its input's scale,
+    because its output pixel covers two input positions and the kernel is
+    centred on the first. c9s1: 4, d1: 1 + 1, d2: 2 + 2, each residual block
+    2·4, u1: 2, u2: 1, output 9×9: 4 — 17 + 8 per residual block (57 for the
+    paper's 5 blocks). Measured with gradients, both upsamplings reach this
+    exactly on one side (tests/test_tiling.py).
+    """
+    encoder = 4 + (1 + 1) + (2 + 2)
+    decoder = 2 + 1 + 4
+    return encoder + 2 * 4 * num_residual_blocks + decoder
+
+
 def _pad_to_multiple(x, height, width):
     """Mirror-pads H and W (at the end, edge included) to multiples of 4.
 
@@ -151,6 +169,11 @@ class TransformNet(keras.Model):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    @property
+    def receptive_radius(self):
+        """Input pixels an output pixel depends on, on any side (`receptive_radius`)."""
+        return receptive_radius(self.num_residual_blocks)
 
     def get_config(self):
         config = super().get_config()
