@@ -3,16 +3,18 @@
 `load_image` returns what the networks take: float32 RGB (H, W, 3) in [0, 255],
 upright as a viewer shows it (EXIF orientation applied), whatever the file's
 mode (grayscale, palette, RGBA, 16-bit, CMYK). `save_image` writes PNG or JPEG
-atomically (temporary file, then `os.replace`), so an interrupted run never
-leaves a truncated picture behind, and an existing file is only replaced whole.
+atomically (`atomic.replacing`: temporary file, then a rename), so an
+interrupted run never leaves a truncated picture behind, and an existing file
+is only replaced whole.
 """
 
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 from PIL import ImageOps
+
+from dstyle_tf import atomic
 
 # Output formats by file extension (lower case).
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -139,17 +141,5 @@ def save_image(path, image, jpeg_quality=95):
     if image.dtype != np.uint8:
         image = to_uint8(image)
     options = {"quality": jpeg_quality} if SAVE_FORMATS[extension] == "JPEG" else {}
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=".tmp-", suffix=extension, dir=directory
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as f:
-            Image.fromarray(image).save(
-                f, format=SAVE_FORMATS[extension], **options
-            )
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic.replacing(path, suffix=extension) as temporary:
+        Image.fromarray(image).save(temporary, format=SAVE_FORMATS[extension], **options)

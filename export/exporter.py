@@ -28,6 +28,7 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageOps
 
+from dstyle_tf import atomic
 from dstyle_tf import image_io
 from export import model_card as model_card_lib
 from export import saved_model as saved_model_lib
@@ -307,7 +308,7 @@ def export_model(
         if representative_images else synthetic_images(16, height, width, seed=2)
     )
 
-    with saved_model_lib.atomic_directory(final_dir, overwrite=overwrite) as scratch:
+    with atomic.directory(final_dir, overwrite=overwrite) as scratch:
         logging.info("Writing SavedModel to %s", scratch)
         saved_model_lib.save(model, scratch, max_pixels=max_pixels)
         warmup.write_warmup_file(scratch, warmup.warmup_records(style, warmup_size))

@@ -211,20 +211,6 @@ def test_crash_mid_write_leaves_no_version(workdir, tmp_path, monkeypatch):
     assert os.listdir(tmp_path / "wave") == []
 
 
-def test_atomic_directory_keeps_old_version_when_replacement_fails(tmp_path):
-    final = tmp_path / "7"
-    final.mkdir()
-    (final / "saved_model.pb").write_text("old")
-
-    with pytest.raises(RuntimeError):
-        with saved_model.atomic_directory(final, overwrite=True) as scratch:
-            (open(os.path.join(scratch, "saved_model.pb"), "w")).write("new")
-            raise RuntimeError("boom")
-
-    assert (final / "saved_model.pb").read_text() == "old"
-    assert os.listdir(tmp_path) == ["7"]
-
-
 def test_missing_training_files_give_null_card_fields(net, tmp_path):
     net.save(tmp_path / "alone.keras")
 

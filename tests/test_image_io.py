@@ -131,3 +131,12 @@ def test_failed_save_leaves_existing_file_untouched(tmp_path, monkeypatch):
 
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["keep.png"]
+
+
+def test_saved_image_is_readable_by_others_like_a_plain_write(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        image_io.save_image(tmp_path / "shared.png", np.zeros((4, 4, 3)))
+    finally:
+        os.umask(umask)
+    assert os.stat(tmp_path / "shared.png").st_mode & 0o777 == 0o644
