@@ -17,6 +17,7 @@ import sys
 from absl import app
 from absl import flags
 
+from dstyle_tf import cli
 from dstyle_tf.evaluation.runner import EvaluationConfig
 
 _DEFAULTS = EvaluationConfig()
@@ -82,15 +83,6 @@ def define_flags():
     )
 
 
-def config_from_flags(values):
-    """An `EvaluationConfig` from the flags: each field from the flag of the
-    same name, `models` from the repeated --model."""
-    import dataclasses
-
-    names = [field.name for field in dataclasses.fields(EvaluationConfig) if field.name != "models"]
-    return EvaluationConfig(models=list(values.model), **{name: getattr(values, name) for name in names})
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
@@ -98,7 +90,8 @@ def main(argv):
     from dstyle_tf.evaluation.report import markdown_table
     from dstyle_tf.evaluation.runner import run_evaluation
 
-    config = config_from_flags(flags.FLAGS)
+    values = flags.FLAGS
+    config = cli.config_from_flags(EvaluationConfig, values, models=list(values.model))
     try:
         report = run_evaluation(config)
     except UserError as e:

@@ -3,16 +3,18 @@
 `load_image` returns what the networks take: float32 RGB (H, W, 3) in [0, 255],
 upright as a viewer shows it (EXIF orientation applied), whatever the file's
 mode (grayscale, palette, RGBA, 16-bit, CMYK). `save_image` writes PNG or JPEG
-atomically (temporary file, then `os.replace`), so an interrupted run never
-leaves a truncated picture behind, and an existing file is only replaced whole.
+atomically (`atomic.replacing`: temporary file, then a rename), so an
+interrupted run never leaves a truncated picture behind, and an existing file
+is only replaced whole.
 """
 
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 from PIL import ImageOps
+
+from dstyle_tf import atomic
 
 # Output formats by file extension (lower case).
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -42,12 +44,33 @@ def to_rgb(image):
     return image.convert("RGB")
 
 
-def _scaled_size(width, height, max_size):
-    """(width, height) with the longer side at most `max_size`."""
+def scaled_size(width, height, max_size):
+    """(width, height) with the longer side at most `max_size` (None: as is)."""
     if not max_size or max(width, height) <= max_size:
         return width, height
     scale = max_size / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resize(image, width, height, crop=False):
+    """Resizes a PIL image to width×height (Lanczos): the one resizer of the
+    inference and export code.
+
+    Args:
+        image: PIL image.
+        width, height: the output size.
+        crop: keep the aspect ratio by first cropping the centre of the image
+            to width:height (like `ImageOps.fit`); otherwise stretch.
+    """
+    if image.size == (width, height):
+        return image
+    box = None
+    if crop:
+        scale = min(image.width / width, image.height / height)
+        crop_width, crop_height = width * scale, height * scale
+        left, top = (image.width - crop_width) / 2, (image.height - crop_height) / 2
+        box = (left, top, left + crop_width, top + crop_height)
+    return image.resize((width, height), Image.LANCZOS, box=box)
 
 
 def open_rgb(path, draft_size=None):
@@ -78,13 +101,16 @@ def open_rgb(path, draft_size=None):
         raise ImageReadError(f"{path}: not a readable image ({e})") from e
 
 
-def load_image(path, max_size=None):
+def load_image(path, max_size=None, size=None):
     """Loads an image file as float32 RGB (H, W, 3) in [0, 255].
 
     Args:
         path: str or path-like. Any format Pillow reads (see `open_rgb`).
         max_size: optional int. If given and the longer side is larger, the
             image is downscaled (Lanczos) so that the longer side equals it.
+        size: optional (height, width): the centre of the image, cropped to
+            that aspect ratio, resized to exactly this size (for fixed-size
+            models). Overrides `max_size`.
 
     Returns:
         np.ndarray float32 of shape (H, W, 3), upright per EXIF orientation.
@@ -93,9 +119,10 @@ def load_image(path, max_size=None):
         ImageReadError: if the file is missing or not a readable image.
     """
     image = open_rgb(path)
-    size = _scaled_size(image.width, image.height, max_size)
-    if size != image.size:
-        image = image.resize(size, Image.LANCZOS)
+    if size:
+        image = resize(image, size[1], size[0], crop=True)
+    else:
+        image = resize(image, *scaled_size(image.width, image.height, max_size))
     return np.asarray(image, dtype=np.float32)
 
 
@@ -139,17 +166,5 @@ def save_image(path, image, jpeg_quality=95):
     if image.dtype != np.uint8:
         image = to_uint8(image)
     options = {"quality": jpeg_quality} if SAVE_FORMATS[extension] == "JPEG" else {}
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=".tmp-", suffix=extension, dir=directory
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as f:
-            Image.fromarray(image).save(
-                f, format=SAVE_FORMATS[extension], **options
-            )
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic.replacing(path, suffix=extension) as temporary:
+        Image.fromarray(image).save(temporary, format=SAVE_FORMATS[extension], **options)

@@ -1,280 +1,101 @@
 r"""Gatys-style style transfer: optimise the pixels of one image.
 
-Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
-Networks", CVPR 2016 — the slow baseline of Liu et al. 2017, with or without
-their depth loss. The objective is exactly the training objective of the fast
-networks (`StyleTransferTrainer.compute_losses`, same reductions and weights),
-but minimised over the pixels of a single image instead of over network
-weights:
-
-    x* = argmin_x λc·l_content(x, photo) + λs·l_style(x, style)
-                  + λd·l_depth(x, photo) + λtv·l_tv(x)
-
     python -m dstyle_tf.optimize --content=photo.jpg --style=style.jpg \
         --output=out.png [--depth_weight=5] [--steps=300] [--max_size=512]
 
-From Python: `optimize_image(content, style, vgg, depth_net=None, ...)`.
+The work is done by `dstyle_tf.pixel_optimization`
+(`optimize_file(OptimizeConfig)`; `optimize_image` on arrays, also importable
+from here).
 """
 
-import os
 import sys
 
-import keras
-import numpy as np
-import tensorflow as tf
 from absl import app
 from absl import flags
-from absl import logging
 
-from dstyle_tf.models.vgg import CONTENT_LAYER
-from dstyle_tf.models.vgg import STYLE_LAYERS
-from dstyle_tf.trainer import StyleTransferTrainer
+from dstyle_tf import cli
+from dstyle_tf.errors import UserError
+from dstyle_tf.pixel_optimization import INITS
+from dstyle_tf.pixel_optimization import OptimizeConfig
+from dstyle_tf.pixel_optimization import PixelImage  # noqa: F401  (public API)
+from dstyle_tf.pixel_optimization import initial_image  # noqa: F401  (public API)
+from dstyle_tf.pixel_optimization import load_style  # noqa: F401  (public API)
+from dstyle_tf.pixel_optimization import network_config  # noqa: F401  (public API)
+from dstyle_tf.pixel_optimization import optimize_file
+from dstyle_tf.pixel_optimization import optimize_image  # noqa: F401  (public API)
 
-INITS = ("content", "noise")
-
-
-class PixelImage(keras.Model):
-    """The image being optimised, as a Keras model: `call` returns its pixels.
-
-    Plays the part of the transformation network f_W in the trainer, so the
-    trainer's loss composition is reused unchanged; the only trainable
-    variable is the image (1, H, W, 3), kept in [0, 255] by a constraint that
-    the optimizer applies after every update.
-    """
-
-    def __init__(self, initial, **kwargs):
-        super().__init__(**kwargs)
-        initial = np.asarray(initial, np.float32)
-        self.pixels = self.add_weight(
-            shape=(1, *initial.shape),
-            initializer=keras.initializers.Constant(initial[None]),
-            constraint=lambda x: keras.ops.clip(x, 0.0, 255.0),
-            name="pixels",
-        )
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    def call(self, images, training=False):
-        del images, training  # The output does not depend on the input.
-        return self.pixels
-
-
-def initial_image(content, init="content", seed=0):
-    """Starting point: the photo itself (fast, usual) or uniform noise (Gatys)."""
-    if init == "content":
-        return np.asarray(content, np.float32)
-    if init == "noise":
-        return np.random.default_rng(seed).uniform(0, 255, np.shape(content)).astype(np.float32)
-    raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}.")
-
-
-def optimize_image(
-    content,
-    style,
-    vgg,
-    depth_net=None,
-    *,
-    content_weight=1.0,
-    style_weight=5.0,
-    depth_weight=0.0,
-    tv_weight=1e-6,
-    steps=200,
-    learning_rate=5.0,
-    init="content",
-    seed=0,
-    content_layer=CONTENT_LAYER,
-    style_layers=STYLE_LAYERS,
-    on_step=None,
-):
-    """Optimises the pixels of one image towards the style, keeping the content.
-
-    Adam on the raw pixels (0–255 scale, so the learning rate is in grey
-    levels per step), clipped to [0, 255] after each step.
-
-    Args:
-        content: the photo, RGB (H, W, 3) in [0, 255].
-        style: the style image, RGB (h, w, 3) in [0, 255].
-        vgg: a `VGGFeatures` with the content and style layers.
-        depth_net: a `DepthNetwork` (needed when depth_weight > 0).
-        content_weight, style_weight, depth_weight, tv_weight: λc, λs, λd,
-            λtv, as in the training configs (λd = 0: plain Gatys et al.).
-        steps: Adam steps.
-        learning_rate: Adam learning rate.
-        init: `"content"` (start from the photo) or `"noise"`.
-        seed: for the noise initialisation.
-        content_layer, style_layers: VGG taps of the losses.
-        on_step: optional callback(step, terms) with float loss terms.
-
-    Returns:
-        (image, history): float32 (H, W, 3) in [0, 255], and a list with the
-        loss terms (dict of floats: loss, content_loss, style_loss,
-        depth_loss, tv_loss) before each step and after the last one.
-    """
-    content = np.asarray(content, np.float32)
-    if content.ndim != 3 or content.shape[-1] != 3:
-        raise ValueError(f"content must be RGB (H, W, 3); got shape {content.shape}.")
-    image = PixelImage(initial_image(content, init, seed))
-    objective = StyleTransferTrainer(
-        transform_net=image,
-        vgg=vgg,
-        style_image=style,
-        depth_net=depth_net if depth_weight else None,
-        content_weight=content_weight,
-        style_weight=style_weight,
-        depth_weight=depth_weight,
-        tv_weight=tv_weight,
-        content_layer=content_layer,
-        style_layers=style_layers,
-    )
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    optimizer.build([image.pixels])
-    photo = tf.constant(content[None])
-    # The photo is fixed: its VGG and depth targets are computed once.
-    targets = objective.content_targets(photo)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            terms = objective.compute_losses(photo, image(photo), targets)
-        gradient = tape.gradient(terms["loss"], image.pixels)
-        optimizer.apply([gradient], [image.pixels])
-        return terms
-
-    history = []
-    for index in range(steps + 1):
-        # The last entry measures the final image (eagerly: traced only once).
-        terms = step() if index < steps else objective.compute_losses(photo, image(photo), targets)
-        terms = {name: float(value) for name, value in terms.items()}
-        history.append(terms)
-        if on_step is not None:
-            on_step(index, terms)
-    return np.asarray(image.pixels)[0], history
-
-
-# Command line.
+_DEFAULTS = OptimizeConfig(content=None, style=None, output=None)
 
 
 def define_flags():
-    """Flags of `python -m dstyle_tf.optimize`."""
-    flags.DEFINE_string("content", None, "The photo to stylise.", required=True)
+    """Flags of `python -m dstyle_tf.optimize` (the fields of `OptimizeConfig`)."""
+    flags.DEFINE_string("content", None, "The photo to stylize.", required=True)
     flags.DEFINE_string("style", None, "The style image.", required=True)
     flags.DEFINE_string("output", None, "Output image (.png or .jpg).", required=True)
     flags.DEFINE_integer(
-        "max_size", 512,
+        "max_size", _DEFAULTS.max_size,
         "Downscale the photo so its longer side is at most this (0 keeps it).",
         lower_bound=0,
     )
     flags.DEFINE_integer(
-        "style_size", 256,
+        "style_size", _DEFAULTS.style_size,
         "Longer side of the style image (the training configs' style.size); 0 keeps it.",
         lower_bound=0,
     )
-    flags.DEFINE_integer("steps", 300, "Adam steps on the pixels.", lower_bound=0)
-    flags.DEFINE_float("learning_rate", 5.0, "Adam learning rate (grey levels per step).")
-    flags.DEFINE_enum("init", "content", INITS, "Start from the photo or from noise.")
-    flags.DEFINE_integer("seed", 0, "Seed of the noise initialisation.")
-    flags.DEFINE_float("content_weight", 1.0, "λc (paper: 1).", lower_bound=0)
-    flags.DEFINE_float("style_weight", 5.0, "λs (paper: 5).", lower_bound=0)
+    flags.DEFINE_integer("steps", _DEFAULTS.steps, "Adam steps on the pixels.", lower_bound=0)
     flags.DEFINE_float(
-        "depth_weight", 0.0, "λd (paper: 5; 0 = Gatys et al. without depth).", lower_bound=0
+        "learning_rate", _DEFAULTS.learning_rate, "Adam learning rate (grey levels per step)."
     )
-    flags.DEFINE_float("tv_weight", 1e-6, "λtv (paper: 1e-6…1e-4).", lower_bound=0)
+    flags.DEFINE_enum("init", _DEFAULTS.init, INITS, "Start from the photo or from noise.")
+    flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of the noise initialisation.")
+    flags.DEFINE_float("content_weight", _DEFAULTS.content_weight, "λc (paper: 1).", lower_bound=0)
+    flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "λs (paper: 5).", lower_bound=0)
+    flags.DEFINE_float(
+        "depth_weight", _DEFAULTS.depth_weight,
+        "λd (paper: 5; 0 = Gatys et al. without depth).", lower_bound=0,
+    )
+    flags.DEFINE_float(
+        "tv_weight", _DEFAULTS.tv_weight, "λtv (paper: 1e-6…1e-4).", lower_bound=0
+    )
     define_network_flags()
 
 
 def define_network_flags():
     """Flags choosing the loss networks; shared with `dstyle_tf.evaluate`."""
     flags.DEFINE_string(
-        "vgg_weights", "imagenet",
+        "vgg_weights", _DEFAULTS.vgg_weights,
         "VGG-16 weights: imagenet (Keras download/cache), a path to the notop "
         ".h5 file, or random (machinery checks only).",
     )
     flags.DEFINE_string(
-        "depth_backend", "depth_anything", "Depth network: depth_anything or keras_model."
+        "depth_backend", _DEFAULTS.depth_backend, "Depth network: depth_anything or keras_model."
     )
     flags.DEFINE_string(
-        "depth_preset", "depth_anything_v2_small",
+        "depth_preset", _DEFAULTS.depth_preset,
         "Depth Anything keras-hub preset name or local preset directory, or "
         "random (a tiny random network; machinery checks only).",
     )
     flags.DEFINE_string(
-        "depth_model_path", "", ".keras depth model for --depth_backend=keras_model."
+        "depth_model_path", _DEFAULTS.depth_model_path,
+        ".keras depth model for --depth_backend=keras_model.",
     )
     flags.DEFINE_integer(
-        "depth_input_size", 224,
+        "depth_input_size", _DEFAULTS.depth_input_size,
         "Side of the depth network input (multiple of 14 for Depth Anything); "
         "depth maps are compared at the network's output size.",
         lower_bound=14,
     )
 
 
-def network_config(values):
-    """The `vgg` and `depth` config sections from flag values (or any object
-    with the attributes of `define_network_flags`)."""
-    import ml_collections
-
-    from configs.common import get_base_config
-
-    config = get_base_config()
-    config.vgg.weights = values.vgg_weights
-    config.depth.backend = values.depth_backend
-    config.depth.preset = values.depth_preset
-    config.depth.model_path = values.depth_model_path
-    config.depth.input_size = values.depth_input_size
-    return ml_collections.ConfigDict({"vgg": config.vgg, "depth": config.depth})
-
-
-def load_style(path, size):
-    """The style image, longer side `size` (0 keeps it), as training loads it."""
-    import ml_collections
-
-    from dstyle_tf.training import load_style_image
-
-    return load_style_image(ml_collections.ConfigDict({"image": path, "size": size}))
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    from dstyle_tf import image_io
-    from dstyle_tf.errors import UserError
-    from dstyle_tf.training import build_depth_net
-    from dstyle_tf.training import build_vgg
-
-    config = flags.FLAGS
+    config = cli.config_from_flags(OptimizeConfig, flags.FLAGS)
     try:
-        extension = os.path.splitext(config.output)[1].lower()
-        if extension not in image_io.SAVE_FORMATS:
-            raise UserError(
-                f"--output {config.output}: use a {', '.join(sorted(image_io.SAVE_FORMATS))} file."
-            )
-        content = image_io.load_image(config.content, max_size=config.max_size or None)
-        style = load_style(config.style, config.style_size)
-        networks = network_config(config)
-        vgg = build_vgg(networks.vgg)
-        depth_net = build_depth_net(networks.depth) if config.depth_weight else None
-    except (UserError, image_io.ImageReadError) as e:
+        history = optimize_file(config)
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-
-    def log(index, terms):
-        if index % 25 == 0 or index == config.steps:
-            logging.info("step %d: %s", index, ", ".join(f"{k}={v:.4g}" for k, v in terms.items()))
-
-    image, history = optimize_image(
-        content, style, vgg, depth_net,
-        content_weight=config.content_weight,
-        style_weight=config.style_weight,
-        depth_weight=config.depth_weight,
-        tv_weight=config.tv_weight,
-        steps=config.steps,
-        learning_rate=config.learning_rate,
-        init=config.init,
-        seed=config.seed,
-        on_step=log,
-    )
-    image_io.save_image(config.output, image)
     first, last = history[0]["loss"], history[-1]["loss"]
     print(f"Done. loss {first:.4g} -> {last:.4g}\nImage: {config.output}")
 

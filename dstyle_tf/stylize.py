@@ -7,207 +7,29 @@ r"""Stylise photos with a trained or exported transformation network.
 a SavedModel directory (or a TF Serving model directory: the highest version is
 used) or a `.tflite` file. Outputs keep the input's (upright) size unless
 `--max_size` downscales; large images are processed in overlapping tiles.
-Everything here is usable from Python: `load_stylizer`, `stylize_image`,
-`stylize_files`.
+The work is done by `dstyle_tf.stylization` (`stylize_paths(StylizeConfig)`);
+`load_stylizer`, `stylize_image` and `stylize_files` are importable from here
+too.
 """
 
-import glob
-import os
 import sys
 
-import numpy as np
 from absl import app
 from absl import flags
-from absl import logging
 
-from dstyle_tf import color
-from dstyle_tf import image_io
-from dstyle_tf import tiling
-from dstyle_tf.stylizers import ALIGN
+from dstyle_tf import cli
+from dstyle_tf.errors import UserError
+from dstyle_tf.stylization import StylizeConfig
+from dstyle_tf.stylization import list_inputs  # noqa: F401  (public API)
+from dstyle_tf.stylization import plan_outputs  # noqa: F401  (public API)
+from dstyle_tf.stylization import stylize_files  # noqa: F401  (public API)
+from dstyle_tf.stylization import stylize_image  # noqa: F401  (public API)
+from dstyle_tf.stylization import stylize_paths
 from dstyle_tf.stylizers import ModelLoadError  # noqa: F401  (public API)
 from dstyle_tf.stylizers import Stylizer  # noqa: F401  (public API)
-from dstyle_tf.stylizers import load_stylizer
-from dstyle_tf.stylizers import tile_context as tile_context_for
+from dstyle_tf.stylizers import load_stylizer  # noqa: F401  (public API)
 
-# Tile side for measuring instance-norm statistics: any tiling gives the same
-# statistics, and small windows keep the peak memory of these passes low
-# (4096x4096, 1024 tiles: 4.7 GB with 1024 statistics tiles, see git log).
-_STATISTICS_TILE = 512
-_GLOB_CHARS = "*?["
-
-
-def stylize_image(
-    image,
-    stylizer,
-    tile_size=1024,
-    tile_overlap=128,
-    tile_context=None,
-    preserve_color=False,
-    on_tile=None,
-    tile_statistics="exact",
-):
-    """Stylises one image of any size.
-
-    Args:
-        image: float32 (H, W, 3) RGB in [0, 255].
-        stylizer: a `Stylizer` (see `load_stylizer`) or any callable with the
-            same contract.
-        tile_size: images with a side larger than this are processed in tiles
-            of this size; 0 disables tiling. Ignored for fixed-size models,
-            whose tiles are their input size.
-        tile_overlap: pixels by which tiles overlap and are cross-faded.
-        tile_context: extra pixels of surrounding image fed with each tile;
-            None: the network's receptive field (`stylizer.context`), which
-            makes tiling exact.
-        preserve_color: keep the photo's colours (luminance-only transfer).
-        on_tile: optional progress callback (tiles_done, tiles_total).
-        tile_statistics: how tiles of a `.keras` instance-norm network are
-            normalised: `"exact"` (the whole image's statistics, measured tile
-            by tile first: the one-pass result, ~7x the time), `"preview"`
-            (statistics of a copy downscaled to 1024: cheap, approximate) or
-            `"tile"` (each tile its own: fastest, visible bands possible).
-            Exported models always use `"tile"`.
-
-    Returns:
-        float32 (H, W, 3) in [0, 255].
-    """
-    image = np.asarray(image, np.float32)
-    if tile_context is None:
-        tile_context = getattr(stylizer, "context", None) or tile_context_for()
-    fixed_size = getattr(stylizer, "fixed_size", None)
-    if fixed_size:
-        side = min(fixed_size)
-        tile_context = min(tile_context, side // 8 // ALIGN * ALIGN)
-        tile_size = side - 2 * tile_context
-        tile_overlap = min(tile_overlap, tile_size // 4)
-    elif tile_size <= 0:
-        tile_size = max(image.shape[:2])
-    fn = stylizer
-    for_tiles = getattr(stylizer, "for_tiles", None)
-    if for_tiles and max(image.shape[:2]) > tile_size:
-        statistics_tiles = tiling.tile_grid(
-            *image.shape[:2], min(tile_size, _STATISTICS_TILE), 0, tile_context, ALIGN
-        )
-        fn = for_tiles(image, statistics_tiles, tile_statistics)
-    stylized = tiling.tiled_apply(
-        image,
-        fn,
-        tile_size=tile_size,
-        overlap=tile_overlap,
-        context=tile_context,
-        align=ALIGN,
-        on_tile=on_tile,
-    )
-    stylized = np.clip(stylized, 0.0, 255.0, out=stylized)  # in place: large images
-    if preserve_color:
-        stylized = color.preserve_color(image, stylized)
-    return stylized
-
-
-def list_inputs(pattern):
-    """Files named by `pattern`: a file, a directory (its visible files) or a glob."""
-    pattern = os.fspath(pattern)
-    if os.path.isdir(pattern):
-        paths = [
-            os.path.join(pattern, name)
-            for name in sorted(os.listdir(pattern))
-            if not name.startswith(".") and os.path.isfile(os.path.join(pattern, name))
-        ]
-    elif os.path.isfile(pattern):
-        paths = [pattern]
-    elif any(char in pattern for char in _GLOB_CHARS):
-        paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-    else:
-        raise ValueError(f"--input {pattern}: no such file or directory.")
-    if not paths:
-        raise ValueError(f"--input {pattern}: matches no files.")
-    return paths
-
-
-def plan_outputs(inputs, output, overwrite=False):
-    """Pairs each input with its output path.
-
-    A single input with an output path ending in .png/.jpg/.jpeg writes that
-    file; otherwise `output` is a directory and each output is named after
-    its input (`.png` unless the input is PNG or JPEG).
-
-    Raises:
-        ValueError: if an output would replace an input (without
-            `overwrite`), two inputs map to one output, or the extension of an
-            output file is not writable.
-    """
-    output = os.fspath(output)
-    extension = os.path.splitext(output)[1].lower()
-    if len(inputs) == 1 and extension and not os.path.isdir(output):
-        if extension not in image_io.SAVE_FORMATS:
-            raise ValueError(
-                f"--output {output}: cannot write '{extension}'; use one of "
-                f"{', '.join(sorted(image_io.SAVE_FORMATS))}, or a directory."
-            )
-        pairs = [(inputs[0], output)]
-    else:
-        pairs = []
-        for path in inputs:
-            stem, ext = os.path.splitext(os.path.basename(path))
-            ext = ext if ext.lower() in image_io.SAVE_FORMATS else ".png"
-            pairs.append((path, os.path.join(output, stem + ext)))
-    resolved_inputs = {os.path.realpath(path) for path in inputs}
-    seen = {}
-    for source, target in pairs:
-        real_target = os.path.realpath(target)
-        if real_target in resolved_inputs and not overwrite:
-            raise ValueError(
-                f"Output {target} would replace an input image; choose another "
-                "--output or pass --overwrite."
-            )
-        if real_target in seen:
-            raise ValueError(
-                f"{seen[real_target]} and {source} would both be written to {target}."
-            )
-        seen[real_target] = source
-    return pairs
-
-
-def _progress_bar(total):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="image", file=sys.stderr, dynamic_ncols=True)
-
-
-def stylize_files(pairs, stylizer, max_size=None, jpeg_quality=95, progress=False, **options):
-    """Stylises each (input, output) pair; a bad file does not stop the rest.
-
-    Args:
-        pairs: from `plan_outputs`.
-        stylizer: from `load_stylizer`.
-        max_size: optional longest side to downscale inputs to.
-        jpeg_quality: for .jpg outputs.
-        progress: show a progress bar (tqdm, if installed).
-        **options: passed to `stylize_image` (tiling, preserve_color).
-
-    Returns:
-        list of (input path, error message) for the files that failed.
-    """
-    failures = []
-    bar = _progress_bar(len(pairs)) if progress else None
-    for source, target in pairs:
-        try:
-            image = image_io.load_image(source, max_size=max_size)
-            stylized = stylize_image(image, stylizer, **options)
-            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-            image_io.save_image(target, stylized, jpeg_quality=jpeg_quality)
-            logging.info("%s -> %s (%dx%d)", source, target, image.shape[1], image.shape[0])
-        except Exception as e:  # Report any failure for this file and go on.
-            message = str(e) if isinstance(e, image_io.ImageReadError) else f"{source}: {type(e).__name__}: {e}"
-            failures.append((source, message))
-            logging.error("%s", message)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    return failures
+_DEFAULTS = StylizeConfig(model=None, input=None, output=None)
 
 
 def define_flags():
@@ -232,24 +54,25 @@ def define_flags():
         required=True,
     )
     flags.DEFINE_integer(
-        "max_size", 0,
+        "max_size", _DEFAULTS.max_size,
         "If > 0, downscale inputs so the longer side is at most this many "
         "pixels (the output has the downscaled size). 0 keeps the original size.",
         lower_bound=0,
     )
     flags.DEFINE_integer(
-        "tile_size", 1024,
+        "tile_size", _DEFAULTS.tile_size,
         "Process images with a side larger than this in tiles of this size, "
         "to bound memory. 0 disables tiling. Fixed-size .tflite models always "
         "use tiles of their input size.",
         lower_bound=0,
     )
     flags.DEFINE_integer(
-        "tile_overlap", 128, "Pixels by which neighbouring tiles overlap and are cross-faded.",
+        "tile_overlap", _DEFAULTS.tile_overlap,
+        "Pixels by which neighbouring tiles overlap and are cross-faded.",
         lower_bound=0,
     )
     flags.DEFINE_integer(
-        "tile_context", None,
+        "tile_context", _DEFAULTS.tile_context,
         "Extra pixels of surrounding image fed to the network with each tile "
         "(then cropped), so tiles see their neighbourhood. Default: the "
         "network's receptive field (60 for the paper's), which makes tiles "
@@ -257,24 +80,26 @@ def define_flags():
         lower_bound=0,
     )
     flags.DEFINE_enum(
-        "tile_statistics", "exact", ["exact", "preview", "tile"],
+        "tile_statistics", _DEFAULTS.tile_statistics, ["exact", "preview", "tile"],
         "Instance-norm statistics for tiled .keras models: 'exact' (the whole "
         "image's, measured tile by tile first; matches a one-pass run, ~7x "
         "slower), 'preview' (from a copy downscaled to 1024 pixels) or 'tile' "
         "(each tile its own; fastest, may show bands).",
     )
     flags.DEFINE_bool(
-        "preserve_color", False,
+        "preserve_color", _DEFAULTS.preserve_color,
         "Keep the photo's colours: transfer only the style's luminance (YIQ).",
     )
     flags.DEFINE_bool(
-        "overwrite", False, "Allow an output to replace an input file.",
+        "overwrite", _DEFAULTS.overwrite, "Allow an output to replace an input file.",
     )
     flags.DEFINE_integer(
-        "jpeg_quality", 95, "JPEG quality for .jpg outputs.", lower_bound=1, upper_bound=100,
+        "jpeg_quality", _DEFAULTS.jpeg_quality, "JPEG quality for .jpg outputs.",
+        lower_bound=1, upper_bound=100,
     )
     flags.DEFINE_integer(
-        "num_threads", 0, "Threads for the TFLite interpreter (0: runtime default).",
+        "num_threads", _DEFAULTS.num_threads,
+        "Threads for the TFLite interpreter (0: runtime default).",
         lower_bound=0,
     )
 
@@ -282,26 +107,13 @@ def define_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    config = flags.FLAGS
     try:
-        pairs = plan_outputs(list_inputs(config.input), config.output, config.overwrite)
-        stylizer = load_stylizer(config.model, num_threads=config.num_threads or None)
-    except ValueError as e:
-        raise app.UsageError(str(e)) from None
-    failures = stylize_files(
-        pairs,
-        stylizer,
-        max_size=config.max_size or None,
-        jpeg_quality=config.jpeg_quality,
-        progress=len(pairs) > 1,
-        tile_size=config.tile_size,
-        tile_overlap=config.tile_overlap,
-        tile_context=config.tile_context,
-        tile_statistics=config.tile_statistics,
-        preserve_color=config.preserve_color,
-    )
-    done = len(pairs) - len(failures)
-    print(f"Stylised {done} of {len(pairs)} image(s).", file=sys.stderr)
+        result = stylize_paths(cli.config_from_flags(StylizeConfig, flags.FLAGS))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    total, failures = len(result.pairs), result.failures
+    print(f"Stylized {total - len(failures)} of {total} image(s).", file=sys.stderr)
     if failures:
         print(f"{len(failures)} failed:", file=sys.stderr)
         for _, message in failures:

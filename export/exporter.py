@@ -24,11 +24,11 @@ import time
 import numpy as np
 import tensorflow as tf
 from absl import logging
-from PIL import Image
-from PIL import ImageDraw
-from PIL import ImageOps
 
+from dstyle_tf import atomic
+from dstyle_tf import data as data_lib
 from dstyle_tf import image_io
+from dstyle_tf import tables
 from export import model_card as model_card_lib
 from export import saved_model as saved_model_lib
 from export import tflite as tflite_lib
@@ -77,25 +77,10 @@ def load_keras_model(path):
 
 
 def synthetic_images(count, height, width, seed=0):
-    """Photo-like test images: smooth colour fields, sharp shapes, grain.
-
-    float32 (H, W, 3) in [0, 255]. Used when no real images are given.
-    """
-    rng = np.random.default_rng(seed)
-    images = []
-    for _ in range(count):
-        field = rng.uniform(0, 255, (4, 4, 3)).astype(np.uint8)
-        image = Image.fromarray(field).resize((width, height), Image.BICUBIC)
-        draw = ImageDraw.Draw(image)
-        for _ in range(4):
-            x0, x1 = sorted(rng.integers(0, width, 2))
-            y0, y1 = sorted(rng.integers(0, height, 2))
-            fill = tuple(int(c) for c in rng.integers(0, 256, 3))
-            shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
-            shape([x0, y0, x1, y1], fill=fill)
-        array = np.asarray(image, np.float32) + rng.normal(0, 6, (height, width, 3))
-        images.append(np.clip(array, 0, 255).astype(np.float32))
-    return images
+    """`data.synthetic_images` of any (height, width): float32 (count, H, W, 3)
+    in [0, 255]. Used when no real images are given."""
+    side = max(height, width)
+    return data_lib.synthetic_images(count, side, seed=seed)[:, :height, :width]
 
 
 def folder_images(folder, height, width, limit=None):
@@ -106,12 +91,10 @@ def folder_images(folder, height, width, limit=None):
         if name.startswith(".") or not os.path.isfile(path):
             continue
         try:
-            array = image_io.load_image(path)
+            images.append(image_io.load_image(path, size=(height, width)))
         except image_io.ImageReadError as e:
             logging.warning("Skipping %s", e)
             continue
-        fitted = ImageOps.fit(Image.fromarray(image_io.to_uint8(array)), (width, height), Image.LANCZOS)
-        images.append(np.asarray(fitted, np.float32))
         if limit and len(images) >= limit:
             break
     if not images:
@@ -174,21 +157,19 @@ def verify_saved_model(directory, model, shapes=SAVED_MODEL_CHECK_SHAPES, timing
 
 def format_table(rows):
     """Plain-text table of the exports (file, size, PSNR, max diff, latency)."""
-    header = ("export", "file", "size MB", "PSNR dB", "max |diff|", "latency ms")
-    lines = [header]
-    for row in rows:
-        def number(key, fmt):
-            value = row.get(key)
-            return "-" if value is None else format(value, fmt)
-        lines.append((
-            row["name"], row["file"], number("size_bytes_mb", ".2f"),
-            number("psnr_db", ".1f"), number("max_abs_diff", ".4f"),
-            number("latency_ms", ".1f"),
-        ))
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
-        for line in lines
+
+    def number(row, key, fmt):
+        value = row.get(key)
+        return None if value is None else format(value, fmt)
+
+    return tables.format_table(
+        ("export", "file", "size MB", "PSNR dB", "max |diff|", "latency ms"),
+        [
+            (row["name"], row["file"], number(row, "size_bytes_mb", ".2f"),
+             number(row, "psnr_db", ".1f"), number(row, "max_abs_diff", ".4f"),
+             number(row, "latency_ms", ".1f"))
+            for row in rows
+        ],
     )
 
 
@@ -281,39 +262,15 @@ def export_model(
     keras_path, workdir = resolve_model_path(model_path)
     training_config, final_losses = model_card_lib.read_training_record(workdir)
     style = style or model_card_lib.style_from_config(training_config)[0]
-    if not style:
-        raise ValueError("No style name: pass one (the config has no style.name).")
-    if os.sep in style or style.startswith(".") or not style.strip():
-        raise ValueError(f"Invalid style name {style!r}: use a plain directory name.")
-    style_dir = os.path.join(export_dir, style)
-    if version is None:
-        existing = [int(n) for n in os.listdir(style_dir) if n.isdigit()] if os.path.isdir(style_dir) else []
-        version = max(existing, default=0) + 1
-    if int(version) < 1:
-        raise ValueError(f"version must be a positive integer; got {version}.")
-    version = int(version)
-    final_dir = os.path.join(style_dir, str(version))
-    if os.path.exists(final_dir) and not overwrite:
-        raise FileExistsError(f"{final_dir} already exists; pass another version or overwrite.")
-
+    final_dir, version = plan_version(export_dir, style, version, overwrite)
     model = load_keras_model(keras_path)
-    height, width = tflite_size
-    if test_images or representative_images:
-        tests = folder_images(test_images or representative_images, height, width, limit=8)
-    else:
-        tests = synthetic_images(4, height, width, seed=1)
-    calibration = (
-        folder_images(representative_images, height, width, limit=64)
-        if representative_images else synthetic_images(16, height, width, seed=2)
+    image_folder = test_images or representative_images
+    tests, calibration = verification_images(
+        tuple(tflite_size), test_images, representative_images
     )
 
-    with saved_model_lib.atomic_directory(final_dir, overwrite=overwrite) as scratch:
-        logging.info("Writing SavedModel to %s", scratch)
-        saved_model_lib.save(model, scratch, max_pixels=max_pixels)
-        warmup.write_warmup_file(scratch, warmup.warmup_records(style, warmup_size))
-        timing_size = tflite_size if height * width <= max_pixels else None
-        saved_checks = verify_saved_model(scratch, model, timing_size=timing_size)
-        saved_size = _directory_size(scratch, exclude=("assets.extra",))
+    with atomic.directory(final_dir, overwrite=overwrite) as scratch:
+        saved = _write_saved_model(model, scratch, style, max_pixels, warmup_size, tflite_size)
         tflite_entries = []
         if tflite_variants:
             tflite_entries = _export_tflite(
@@ -328,32 +285,95 @@ def export_model(
             architecture=model.get_config(),
             training_config=training_config,
             final_losses=final_losses,
-            saved_model={
-                "path": ".",
-                "signatures": {
-                    saved_model_lib.DEFAULT_SIGNATURE: {
-                        "inputs": {saved_model_lib.IMAGES_KEY: "float32 (B, H, W, 3) in [0, 255]"},
-                        "outputs": {saved_model_lib.STYLIZED_KEY: "float32 (B, H, W, 3) in [0, 255]"},
-                    },
-                    saved_model_lib.BYTES_SIGNATURE: {
-                        "inputs": {saved_model_lib.IMAGE_BYTES_KEY: "string (B,) JPEG or PNG"},
-                        "outputs": {saved_model_lib.PNG_BYTES_KEY: "string (B,) PNG"},
-                    },
-                },
-                "max_pixels": max_pixels,
-                "size_bytes": saved_size,
-                **saved_checks,
-            },
+            saved_model=saved,
             tflite=tflite_entries,
-            verification_images=os.path.abspath(test_images or representative_images)
-            if (test_images or representative_images) else "synthetic",
+            verification_images=os.path.abspath(image_folder) if image_folder else "synthetic",
         )
         model_card_lib.write_model_card(scratch, card)
+    table = format_table(summary_rows(style, version, saved, tflite_entries))
+    return ExportResult(final_dir, card, table)
 
+
+def plan_version(export_dir, style, version=None, overwrite=False):
+    """(directory, version) of the export `<export_dir>/<style>/<version>`.
+
+    `version` None means one more than the highest existing version.
+
+    Raises:
+        ValueError: for a missing or unusable style name or a version < 1.
+        FileExistsError: if that version exists and `overwrite` is False.
+    """
+    if not style:
+        raise ValueError("No style name: pass one (the config has no style.name).")
+    if os.sep in style or style.startswith(".") or not style.strip():
+        raise ValueError(f"Invalid style name {style!r}: use a plain directory name.")
+    style_dir = os.path.join(export_dir, style)
+    if version is None:
+        existing = os.listdir(style_dir) if os.path.isdir(style_dir) else []
+        version = max((int(n) for n in existing if n.isdigit()), default=0) + 1
+    if int(version) < 1:
+        raise ValueError(f"version must be a positive integer; got {version}.")
+    version = int(version)
+    final_dir = os.path.join(style_dir, str(version))
+    if os.path.exists(final_dir) and not overwrite:
+        raise FileExistsError(f"{final_dir} already exists; pass another version or overwrite.")
+    return final_dir, version
+
+
+def verification_images(size, test_images=None, representative_images=None):
+    """(test images, calibration images) of `size` (height, width) for TFLite.
+
+    From the given folders (tests: `test_images`, else the representative
+    folder; at most 8 and 64 images) or synthetic.
+    """
+    folder = test_images or representative_images
+    tests = folder_images(folder, *size, limit=8) if folder else synthetic_images(4, *size, seed=1)
+    calibration = (
+        folder_images(representative_images, *size, limit=64)
+        if representative_images else synthetic_images(16, *size, seed=2)
+    )
+    return tests, calibration
+
+
+def _write_saved_model(model, directory, style, max_pixels, warmup_size, timing_size):
+    """Writes and verifies the SavedModel and its warm-up requests in
+    `directory`; returns the model card's `saved_model` section."""
+    logging.info("Writing SavedModel to %s", directory)
+    saved_model_lib.save(model, directory, max_pixels=max_pixels)
+    warmup.write_warmup_file(directory, warmup.warmup_records(style, warmup_size))
+    if timing_size[0] * timing_size[1] > max_pixels:
+        timing_size = None
+    checks = verify_saved_model(directory, model, timing_size=timing_size)
+    return {
+        "path": ".",
+        "signatures": _SIGNATURES,
+        "max_pixels": max_pixels,
+        "size_bytes": _directory_size(directory, exclude=("assets.extra",)),
+        **checks,
+    }
+
+
+# The serving signatures as the model card describes them.
+_SIGNATURES = {
+    saved_model_lib.DEFAULT_SIGNATURE: {
+        "inputs": {saved_model_lib.IMAGES_KEY: "float32 (B, H, W, 3) in [0, 255]"},
+        "outputs": {saved_model_lib.STYLIZED_KEY: "float32 (B, H, W, 3) in [0, 255]"},
+    },
+    saved_model_lib.BYTES_SIGNATURE: {
+        "inputs": {saved_model_lib.IMAGE_BYTES_KEY: "string (B,) JPEG or PNG"},
+        "outputs": {saved_model_lib.PNG_BYTES_KEY: "string (B,) PNG"},
+    },
+}
+
+
+def summary_rows(style, version, saved_model, tflite_entries):
+    """Rows of `format_table` from the model card's `saved_model` section and
+    `tflite` entries (before they are made JSON-safe: PSNR may be inf)."""
+    saved = saved_model
     rows = [{
         "name": "saved_model", "file": f"{style}/{version}/",
-        "size_bytes_mb": saved_size / 1e6, "psnr_db": None,
-        "max_abs_diff": saved_checks["max_abs_diff"], "latency_ms": saved_checks["latency_ms"],
+        "size_bytes_mb": saved["size_bytes"] / 1e6, "psnr_db": None,
+        "max_abs_diff": saved["max_abs_diff"], "latency_ms": saved["latency_ms"],
     }]
     for entry in tflite_entries:
         if "error" in entry:
@@ -363,4 +383,4 @@ def export_model(
             "name": f"tflite {entry['variant']} {size_tag}", "file": entry["file"],
             "size_bytes_mb": entry["size_bytes"] / 1e6, **entry,
         })
-    return ExportResult(final_dir, card, format_table(rows))
+    return rows

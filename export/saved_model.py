@@ -15,11 +15,6 @@ small file that would decompress to a huge image ("decompression bomb") is
 refused without being decoded.
 """
 
-import contextlib
-import os
-import shutil
-import tempfile
-
 import tensorflow as tf
 
 IMAGES_KEY = "images"
@@ -163,47 +158,3 @@ def save(model, directory, max_pixels=DEFAULT_MAX_PIXELS, min_side=DEFAULT_MIN_S
     module = StylizeModule(model, max_pixels=max_pixels, min_side=min_side)
     tf.saved_model.save(module, directory, signatures=module.signatures())
     return module
-
-
-@contextlib.contextmanager
-def atomic_directory(final_path, overwrite=False):
-    """Yields a temporary sibling directory that becomes `final_path` on success.
-
-    The temporary name (`.tmp-<name>-<random>`) is not a number, so TF Serving
-    never loads it. If the body raises (or the process dies), `final_path` is
-    untouched: no half-written version ever appears. With `overwrite`, an
-    existing `final_path` is moved aside and replaced only once the new one is
-    complete.
-
-    Raises:
-        FileExistsError: if `final_path` exists and `overwrite` is False.
-    """
-    final_path = os.path.abspath(os.fspath(final_path))
-    parent, name = os.path.split(final_path)
-    if os.path.exists(final_path) and not overwrite:
-        raise FileExistsError(
-            f"{final_path} already exists; choose another version or overwrite."
-        )
-    os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=parent)
-    # mkdtemp makes the directory private (0700); a server running as another
-    # user must be able to read it, so give it the usual umask permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o777 & ~umask)
-    try:
-        yield temporary
-        if os.path.exists(final_path):
-            if not overwrite:
-                raise FileExistsError(f"{final_path} appeared while exporting.")
-            old = tempfile.mkdtemp(prefix=f".old-{name}-", dir=parent)
-            os.rmdir(old)
-            os.rename(final_path, old)
-            os.rename(temporary, final_path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            # Fails (rather than merging) if another exporter won the race.
-            os.rename(temporary, final_path)
-    finally:
-        if os.path.exists(temporary):
-            shutil.rmtree(temporary, ignore_errors=True)

@@ -30,6 +30,7 @@ import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants
 
 from dstyle_tf import stylizers
+from dstyle_tf.errors import check_choice
 
 SIGNATURE_KEY = "stylize"
 INPUT_NAME = "images"
@@ -97,8 +98,7 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
     Returns:
         The .tflite flatbuffer as bytes.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}.")
+    check_choice("variant", variant, VARIANTS)
     converter = tf.lite.TFLiteConverter.from_saved_model(
         saved_model_dir, signature_keys=[SIGNATURE_KEY]
     )

@@ -50,3 +50,44 @@ def test_save_keras_keeps_the_old_model_when_saving_fails(tmp_path, monkeypatch,
         atomic.save_keras(net, path)
     np.testing.assert_allclose(keras.models.load_model(path)(x), before)
     assert os.listdir(tmp_path) == ["transform_net.keras"]
+
+
+def test_directory_keeps_old_version_when_replacement_fails(tmp_path):
+    final = tmp_path / "7"
+    final.mkdir()
+    (final / "saved_model.pb").write_text("old")
+
+    with pytest.raises(RuntimeError):
+        with atomic.directory(final, overwrite=True) as scratch:
+            (open(os.path.join(scratch, "saved_model.pb"), "w")).write("new")
+            raise RuntimeError("boom")
+
+    assert (final / "saved_model.pb").read_text() == "old"
+    assert os.listdir(tmp_path) == ["7"]
+
+
+def test_directory_replaces_whole_and_refuses_without_overwrite(tmp_path):
+    final = tmp_path / "3"
+    final.mkdir()
+    (final / "stale.txt").write_text("old")
+    with pytest.raises(FileExistsError, match="already exists"):
+        with atomic.directory(final):
+            pass
+
+    with atomic.directory(final, overwrite=True) as scratch:
+        (open(os.path.join(scratch, "new.txt"), "w")).write("new")
+
+    assert os.listdir(final) == ["new.txt"]
+    assert os.listdir(tmp_path) == ["3"]
+
+
+def test_replaced_files_get_the_permissions_of_a_plain_write(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "a.txt", "x")
+        with atomic.directory(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(umask)
+    assert os.stat(tmp_path / "a.txt").st_mode & 0o777 == 0o644
+    assert os.stat(tmp_path / "d").st_mode & 0o777 == 0o755

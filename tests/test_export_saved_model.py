@@ -211,20 +211,6 @@ def test_crash_mid_write_leaves_no_version(workdir, tmp_path, monkeypatch):
     assert os.listdir(tmp_path / "wave") == []
 
 
-def test_atomic_directory_keeps_old_version_when_replacement_fails(tmp_path):
-    final = tmp_path / "7"
-    final.mkdir()
-    (final / "saved_model.pb").write_text("old")
-
-    with pytest.raises(RuntimeError):
-        with saved_model.atomic_directory(final, overwrite=True) as scratch:
-            (open(os.path.join(scratch, "saved_model.pb"), "w")).write("new")
-            raise RuntimeError("boom")
-
-    assert (final / "saved_model.pb").read_text() == "old"
-    assert os.listdir(tmp_path) == ["7"]
-
-
 def test_missing_training_files_give_null_card_fields(net, tmp_path):
     net.save(tmp_path / "alone.keras")
 
@@ -315,3 +301,28 @@ def test_sigkill_mid_export_leaves_no_version(workdir, tmp_path):
     process.wait(timeout=30)
 
     assert not (style_dir / "9").exists()
+
+
+def test_synthetic_images_are_the_training_generator_cropped():
+    from dstyle_tf import data
+
+    images = exporter.synthetic_images(2, 30, 50, seed=4)
+
+    assert images.shape == (2, 30, 50, 3)
+    np.testing.assert_array_equal(images, data.synthetic_images(2, 50, seed=4)[:, :30])
+
+
+def test_plan_version_numbers_after_the_highest_and_checks_names(tmp_path):
+    for name in ("2", "10", ".tmp-12-abc"):
+        (tmp_path / "wave" / name).mkdir(parents=True)
+    root = str(tmp_path)
+
+    assert exporter.plan_version(root, "wave") == (os.path.join(root, "wave", "11"), 11)
+    assert exporter.plan_version(root, "wave", 2, overwrite=True)[1] == 2
+    with pytest.raises(FileExistsError, match="already exists"):
+        exporter.plan_version(root, "wave", 2)
+    with pytest.raises(ValueError, match="positive"):
+        exporter.plan_version(root, "wave", 0)
+    for bad in ("", "../up", ".hidden"):
+        with pytest.raises(ValueError, match="style name"):
+            exporter.plan_version(root, bad)

@@ -131,3 +131,27 @@ def test_failed_save_leaves_existing_file_untouched(tmp_path, monkeypatch):
 
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["keep.png"]
+
+
+def test_saved_image_is_readable_by_others_like_a_plain_write(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        image_io.save_image(tmp_path / "shared.png", np.zeros((4, 4, 3)))
+    finally:
+        os.umask(umask)
+    assert os.stat(tmp_path / "shared.png").st_mode & 0o777 == 0o644
+
+
+def test_load_image_to_a_size_crops_the_centre_to_its_aspect(tmp_path):
+    # Left third red, middle third green, right third blue: a square crop of
+    # the 90x30 image is the green middle.
+    array = np.zeros((30, 90, 3), np.uint8)
+    array[:, :30, 0] = array[:, 30:60, 1] = array[:, 60:, 2] = 255
+    Image.fromarray(array).save(tmp_path / "bands.png")
+
+    image = image_io.load_image(tmp_path / "bands.png", size=(10, 10))
+
+    assert image.shape == (10, 10, 3)
+    np.testing.assert_allclose(image[:, 2:-2], np.broadcast_to([0, 255, 0], (10, 6, 3)), atol=1)
+    stretched = image_io.load_image(tmp_path / "bands.png", size=(10, 30))
+    assert stretched[5, 2, 0] > 250 and stretched[5, 27, 2] > 250

@@ -100,3 +100,17 @@ def test_cli_writes_the_image_and_rejects_bad_input(tmp_path, problem):
     assert Image.open(tmp_path / "out.png").size == (48, 48)
     assert missing.returncode == 2 and "nope.jpg" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_bad_init_and_output_type_are_one_line_errors(tmp_path):
+    from dstyle_tf.errors import UserError
+    from dstyle_tf.pixel_optimization import OptimizeConfig
+    from dstyle_tf.pixel_optimization import initial_image
+    from dstyle_tf.pixel_optimization import optimize_file
+
+    with pytest.raises(ValueError, match=r"^init must be one of content, noise; got 'zeros'\.$"):
+        initial_image(np.zeros((4, 4, 3)), init="zeros")
+    config = OptimizeConfig(content="photo.jpg", style="style.jpg", output=str(tmp_path / "x.tif"))
+    with pytest.raises(UserError, match=r"x\.tif: use a \.jpeg, \.jpg, \.png file"):
+        optimize_file(config)
+    assert os.listdir(tmp_path) == []

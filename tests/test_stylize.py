@@ -159,6 +159,26 @@ def test_stylize_files_reports_bad_files_and_finishes_the_rest(keras_stylizer, t
     assert image_io.load_image(tmp_path / "out" / "good.png").shape == (17, 23, 3)
 
 
+def test_stylize_paths_is_the_whole_command_from_a_config(model_path, tmp_path):
+    from dstyle_tf.errors import UserError
+    from dstyle_tf.stylization import StylizeConfig
+    from dstyle_tf.stylization import stylize_paths
+
+    Image.new("RGB", (30, 22), (200, 40, 90)).save(tmp_path / "a.png")
+    (tmp_path / "b.jpg").write_bytes(b"not a jpeg")
+    config = StylizeConfig(model=model_path, input=str(tmp_path), output=str(tmp_path / "out"),
+                           max_size=20, preserve_color=True)
+
+    result = stylize_paths(config, progress=False)
+
+    assert [os.path.basename(target) for _, target in result.pairs] == ["a.png", "b.jpg"]
+    assert [os.path.basename(source) for source, _ in result.failures] == ["b.jpg"]
+    assert image_io.load_image(tmp_path / "out" / "a.png").shape == (15, 20, 3)
+    with pytest.raises(UserError, match="no such file"):
+        stylize_paths(StylizeConfig(model=tmp_path / "none.keras", input=str(tmp_path),
+                                    output=str(tmp_path / "o")))
+
+
 # Command line (fresh processes).
 
 

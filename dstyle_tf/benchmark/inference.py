@@ -94,70 +94,35 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
     """
     flops = network_flops(model, sizes)
     results, psnr, conversion_s, peaks = [], [], {}, {}
-    peak_fn, peak_flops = peak_lib.matmul_callable(peak_size, calls=1)
-    keras_fn = tf.function(lambda x: model(x, training=False))
-    xla_fn = tf.function(lambda x: model(x, training=False), jit_compile=True)
+    peak = peak_lib.matmul_callable(peak_size, calls=1)
+    keras_fns = {
+        "keras": tf.function(lambda x: model(x, training=False)),
+        "keras_xla": tf.function(lambda x: model(x, training=False), jit_compile=True),
+    }
+    variants = [v for v in TFLITE_VARIANTS if f"tflite_{v}" in backends]
     with tempfile.TemporaryDirectory(prefix="dstyle_bench_") as scratch:
-        serving = None
-        if "saved_model" in backends:
-            saved_dir = os.path.join(scratch, "saved_model")
-            saved_model_lib.save(model, saved_dir)
-            serving = tf.saved_model.load(saved_dir).signatures[
-                saved_model_lib.DEFAULT_SIGNATURE
-            ]
+        serving = _serving_signature(model, scratch) if "saved_model" in backends else None
         for size in sizes:
-            count = flops[size]["analytic"]
             image = _test_images(size, 1)[0]
-            batch = tf.constant(image[None])
-            runs = {
-                "keras": lambda: keras_fn(batch).numpy(),
-                "keras_xla": lambda: xla_fn(batch).numpy(),
-                "saved_model": lambda: serving(images=batch)[
-                    saved_model_lib.STYLIZED_KEY
-                ].numpy(),
-            }
-            runs = {name: fn for name, fn in runs.items() if name in backends}
-            variants = [v for v in TFLITE_VARIANTS if f"tflite_{v}" in backends]
-            outputs, file_bytes = {}, {}
+            runs = _tensorflow_runs(keras_fns, serving, image, backends)
+            tflite = {}
             if variants:
                 images = _test_images(size, calibration_count, image_folder)
                 log(f"inference: converting TFLite {', '.join(variants)} at {size}x{size}")
                 start = time.perf_counter()
-                paths = tflite_lib.convert_all(
-                    model, scratch, variants, (size, size),
-                    representative_images=images, prefix=f"bench{size}",
-                )
+                tflite = _tflite_runners(model, scratch, variants, size, images, threads)
                 conversion_s[size] = time.perf_counter() - start
-                keras_out = [np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images]
-                for variant in variants:
-                    runner = stylizers.TFLiteStylizer(paths[variant], num_threads=threads)
-                    outputs[variant] = [runner.run(im) for im in images]
-                    file_bytes[f"tflite_{variant}"] = os.path.getsize(paths[variant])
-                    runs[f"tflite_{variant}"] = lambda runner=runner: runner.run(image)
+                psnr += _psnr_entries(size, images, keras_fns["keras"], tflite)
+                for backend, (runner, _) in tflite.items():
+                    runs[backend] = lambda runner=runner: runner.run(image)
             log(f"inference: timing {', '.join(runs)} at {size}x{size} (interleaved)")
-            stats = timing.measure_interleaved({PEAK_KEY: peak_fn, **runs}, repeats, warmup)
-            peaks[size] = peak_lib.summarize(stats[PEAK_KEY], peak_flops, peak_size)
-            for backend in runs:
-                row = _record(backend, size, stats[backend], count, peaks[size]["gflops"])
-                if backend in file_bytes:
-                    row["file_bytes"] = file_bytes[backend]
+            peaks[size], rows = _time_size(runs, peak, peak_size, repeats, warmup)
+            for backend, stats in rows.items():
+                row = _record(backend, size, stats, flops[size]["analytic"], peaks[size]["gflops"])
+                if backend in tflite:
+                    row["file_bytes"] = tflite[backend][1]
                     row["interpreter_threads"] = threads
                 results.append(row)
-            runs.clear()
-            for variant in variants:
-                entry = {
-                    "variant": variant,
-                    "size": size,
-                    "images": len(images),
-                    "psnr_db_vs_keras": tflite_lib.psnr(
-                        np.stack(keras_out), np.stack(outputs[variant])
-                    ),
-                }
-                if "float32" in outputs and variant != "float32":
-                    entry["psnr_db_vs_tflite_float32"] = tflite_lib.psnr(
-                        np.stack(outputs["float32"]), np.stack(outputs[variant])
-                    )
-                psnr.append(entry)
     return {
         "flops": {str(size): value for size, value in flops.items()},
         "results": results,
@@ -166,3 +131,67 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
         "peaks": {str(size): value for size, value in peaks.items()},
         "calibration_images": image_folder or "synthetic",
     }
+
+
+def _serving_signature(model, scratch):
+    """The model exported as a SavedModel in `scratch`, reloaded: its
+    `serving_default` signature."""
+    saved_dir = os.path.join(scratch, "saved_model")
+    saved_model_lib.save(model, saved_dir)
+    return tf.saved_model.load(saved_dir).signatures[saved_model_lib.DEFAULT_SIGNATURE]
+
+
+def _tensorflow_runs(keras_fns, serving, image, backends):
+    """{backend: call} for the Keras and SavedModel backends in `backends`."""
+    batch = tf.constant(image[None])
+    runs = {name: (lambda fn=fn: fn(batch).numpy()) for name, fn in keras_fns.items()}
+    if serving is not None:
+        runs["saved_model"] = lambda: serving(images=batch)[saved_model_lib.STYLIZED_KEY].numpy()
+    return {name: fn for name, fn in runs.items() if name in backends}
+
+
+def _tflite_runners(model, scratch, variants, size, images, threads):
+    """{"tflite_<variant>": (interpreter runner, file bytes)} of size×size
+    models converted into `scratch` (int8 calibrated on `images`)."""
+    paths = tflite_lib.convert_all(
+        model, scratch, variants, (size, size), representative_images=images,
+        prefix=f"bench{size}",
+    )
+    return {
+        f"tflite_{variant}": (
+            stylizers.TFLiteStylizer(paths[variant], num_threads=threads),
+            os.path.getsize(paths[variant]),
+        )
+        for variant in variants
+    }
+
+
+def _psnr_entries(size, images, keras_fn, tflite):
+    """PSNR of each TFLite variant's outputs on `images` against Keras and,
+    for the other variants, against TFLite float32."""
+    keras_out = np.stack([np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images])
+    outputs = {
+        backend.removeprefix("tflite_"): np.stack([runner.run(im) for im in images])
+        for backend, (runner, _) in tflite.items()
+    }
+    entries = []
+    for variant, output in outputs.items():
+        entry = {
+            "variant": variant,
+            "size": size,
+            "images": len(images),
+            "psnr_db_vs_keras": tflite_lib.psnr(keras_out, output),
+        }
+        if "float32" in outputs and variant != "float32":
+            entry["psnr_db_vs_tflite_float32"] = tflite_lib.psnr(outputs["float32"], output)
+        entries.append(entry)
+    return entries
+
+
+def _time_size(runs, peak, peak_size, repeats, warmup):
+    """(matmul peak summary, {backend: timing stats}): `runs` timed
+    round-robin with the peak matmul."""
+    peak_fn, peak_flops = peak
+    stats = timing.measure_interleaved({PEAK_KEY: peak_fn, **runs}, repeats, warmup)
+    summary = peak_lib.summarize(stats.pop(PEAK_KEY), peak_flops, peak_size)
+    return summary, stats

@@ -14,20 +14,17 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 from PIL import Image
 
+from dstyle_tf import data as data_lib
+from dstyle_tf import image_io
 from dstyle_tf.benchmark import machine
-from export import exporter
 
 
 def write_test_image(path, size):
     """A photo-like size×size PNG (lossless, so decoding is cheap and exact)."""
-    image = exporter.synthetic_images(1, min(size, 1024), min(size, 1024), seed=size)[0]
-    picture = Image.fromarray(image.astype(np.uint8))
-    if size > 1024:
-        picture = picture.resize((size, size), Image.BICUBIC)
-    picture.save(path)
+    image = data_lib.synthetic_images(1, size, seed=size)[0]
+    Image.fromarray(image_io.to_uint8(image)).save(path)
     return path
 
 

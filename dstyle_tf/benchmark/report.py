@@ -3,6 +3,7 @@
 import math
 
 from dstyle_tf import atomic
+from dstyle_tf.tables import format_table
 
 # The performance issue's targets.
 TFLITE_FLOAT32_EFFICIENCY = 0.60  # of the matmul peak, at 512²
@@ -152,15 +153,6 @@ def evaluate_targets(report):
 
 
 # --- Formatting ----------------------------------------------------------------
-
-def format_table(headers, rows):
-    """A plain-text table: left-aligned columns, two spaces apart."""
-    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
 
 def _spread(row):
     return f"{row['min_ms']:.1f}–{row['max_ms']:.1f}"

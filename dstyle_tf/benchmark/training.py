@@ -133,42 +133,21 @@ def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(Fals
         dict with `results` (one row per config, policy and XLA mode),
         `flops` per config and `depth_to_johnson_time_ratio` per mode.
     """
-    results, step_costs, steps = [], {}, {}
     images = tf.constant(data_lib.synthetic_images(batch_size, image_size, seed=7))
+    steps, step_costs = {}, {}
     for name in configs:
         config = benchmark_config(name, image_size, batch_size)
         for policy in policies():
-            with runtime.dtype_policy(policy):
-                log(f"training: building {name} ({policy})")
-                trainer = build(config, depth_architecture)
+            log(f"training: building {name} ({policy})")
+            trainer = _build(config, policy, depth_architecture)
             if name not in step_costs:
                 log(f"training: counting FLOPs of {name}")
-                step_costs[name] = step_flops(trainer, images)
-                if cross_check:
-                    # XLA's count of the whole step (forward, backward, update).
-                    trainer.compile(
-                        optimizer=make_optimizer(config.optimizer.learning_rate, policy)
-                    )
-                    step_costs[name]["xla_hlo"] = flops_lib.xla_flops(
-                        trainer.train_step, images, by_op_type=True
-                    )
-            # One compiled trainer per XLA mode: compile() resets the optimizer.
+                step_costs[name] = _step_costs(trainer, config, policy, images, cross_check)
             for xla in xla_modes:
-                if xla != xla_modes[0]:
-                    with runtime.dtype_policy(policy):
-                        trainer = build(config, depth_architecture)
-                trainer.compile(
-                    optimizer=make_optimizer(config.optimizer.learning_rate, policy),
-                    jit_compile=xla,
-                )
-                step = tf.function(trainer.train_step, jit_compile=xla)
+                if xla != xla_modes[0]:  # compile() resets the optimizer: a new trainer.
+                    trainer = _build(config, policy, depth_architecture)
                 log(f"training: first step (tracing/compiling) {name} {policy} xla={xla}")
-                start = time.perf_counter()
-                float(step(images)["loss"])
-                steps[(name, policy, xla)] = (
-                    lambda step=step: float(step(images)["loss"]),
-                    time.perf_counter() - start,
-                )
+                steps[(name, policy, xla)] = compiled_step(trainer, config, policy, xla, images)
     log(f"training: timing {len(steps)} train steps (interleaved with the matmul peak)")
     peak_fn, peak_flops = peak_lib.matmul_callable(peak_size, calls=3)
     stats = timing.measure_interleaved(
@@ -176,43 +155,77 @@ def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(Fals
         repeats, max(0, warmup - 1),
     )
     peak = peak_lib.summarize(stats["matmul_peak"], peak_flops, peak_size)
-    peak_gflops = peak["gflops"]
-    for (name, policy, xla), (_, first_call_s) in steps.items():
-        row_stats = stats[(name, policy, xla)]
-        flops = step_costs[name]["total"]
-        gflops = flops / row_stats["median_ms"] / 1e6
-        results.append({
-            "config": name,
-            "policy": policy,
-            "xla": xla,
-            "image_size": image_size,
-            "batch": batch_size,
-            "steps_per_s": timing.throughput(row_stats["median_ms"], 1),
-            "images_per_s": timing.throughput(row_stats["median_ms"], batch_size),
-            "flops": flops,
-            "gflops_per_s": gflops,
-            "peak_gflops": peak_gflops,
-            "efficiency_vs_peak": gflops / peak_gflops,
-            "first_call_s": first_call_s,
-            **row_stats,
-        })
-    ratios = {}
-    for row in results:
-        if row["config"] != "depth":
-            continue
-        for base in results:
-            if (base["config"], base["policy"], base["xla"]) == ("johnson", row["policy"], row["xla"]):
-                key = f"{row['policy']}{'_xla' if row['xla'] else ''}"
-                ratios[key] = row["median_ms"] / base["median_ms"]
+    results = [
+        _record(name, policy, xla, image_size, batch_size, stats[(name, policy, xla)],
+                step_costs[name]["total"], peak["gflops"], first_call_s)
+        for (name, policy, xla), (_, first_call_s) in steps.items()
+    ]
     flops_ratio = None
     if "johnson" in step_costs and "depth" in step_costs:
         flops_ratio = step_costs["depth"]["total"] / step_costs["johnson"]["total"]
     return {
         "results": results,
         "flops": step_costs,
-        "depth_to_johnson_time_ratio": ratios,
+        "depth_to_johnson_time_ratio": depth_time_ratios(results),
         "depth_to_johnson_flops_ratio": flops_ratio,
         "peak": peak,
         "depth_architecture": depth_architecture,
         "loss_network_weights": "random (cost does not depend on weights)",
+    }
+
+
+def _build(config, policy, depth_architecture):
+    with runtime.dtype_policy(policy):
+        return build(config, depth_architecture)
+
+
+def _step_costs(trainer, config, policy, images, cross_check):
+    """`step_flops`, plus XLA's count of the whole step (forward, backward,
+    update) when `cross_check`."""
+    costs = step_flops(trainer, images)
+    if cross_check:
+        trainer.compile(optimizer=make_optimizer(config.optimizer.learning_rate, policy))
+        costs["xla_hlo"] = flops_lib.xla_flops(trainer.train_step, images, by_op_type=True)
+    return costs
+
+
+def compiled_step(trainer, config, policy, xla, images):
+    """(a call running one train step on `images`, seconds of its first call
+    — tracing and compiling)."""
+    trainer.compile(
+        optimizer=make_optimizer(config.optimizer.learning_rate, policy), jit_compile=xla
+    )
+    step = tf.function(trainer.train_step, jit_compile=xla)
+    start = time.perf_counter()
+    float(step(images)["loss"])
+    return (lambda: float(step(images)["loss"])), time.perf_counter() - start
+
+
+def _record(name, policy, xla, image_size, batch_size, stats, flops, peak_gflops, first_call_s):
+    gflops = flops / stats["median_ms"] / 1e6
+    return {
+        "config": name,
+        "policy": policy,
+        "xla": xla,
+        "image_size": image_size,
+        "batch": batch_size,
+        "steps_per_s": timing.throughput(stats["median_ms"], 1),
+        "images_per_s": timing.throughput(stats["median_ms"], batch_size),
+        "flops": flops,
+        "gflops_per_s": gflops,
+        "peak_gflops": peak_gflops,
+        "efficiency_vs_peak": gflops / peak_gflops,
+        "first_call_s": first_call_s,
+        **stats,
+    }
+
+
+def depth_time_ratios(results):
+    """{policy[_xla]: depth-aware step time / Johnson step time} per mode."""
+    johnson = {(r["policy"], r["xla"]): r for r in results if r["config"] == "johnson"}
+    return {
+        f"{row['policy']}{'_xla' if row['xla'] else ''}":
+            row["median_ms"] / johnson[(row["policy"], row["xla"])]["median_ms"]
+        for row in results
+        if row["config"] == "depth" and (row["policy"], row["xla"]) in johnson
     }

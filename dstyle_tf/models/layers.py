@@ -19,18 +19,12 @@ import tensorflow as tf
 from keras import layers
 from keras import ops
 
+from dstyle_tf.errors import check_choice
 from dstyle_tf.models.instance_norm import InstanceNormalization
 
 NORMALIZATIONS = ("batch", "instance")
 UPSAMPLINGS = ("transpose", "resize_conv")
 PADDINGS = ("reflect", "zero")
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(
-            f"{name} must be one of {', '.join(choices)}; got {value!r}."
-        )
 
 
 def _index(x, axis, index):
@@ -167,7 +161,7 @@ def make_normalization(normalization, dtype, name):
     layer, whose two-pass variance is the more accurate. Only the layer's
     weights are saved, so models load on any number of replicas.
     """
-    _check_choice("normalization", normalization, NORMALIZATIONS)
+    check_choice("normalization", normalization, NORMALIZATIONS)
     if normalization == "batch":
         return layers.BatchNormalization(
             momentum=0.9,
@@ -211,7 +205,7 @@ class ConvBlock(layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_choice("padding", padding, PADDINGS)
+        check_choice("padding", padding, PADDINGS)
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
@@ -344,7 +338,7 @@ class UpsampleBlock(layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_choice("upsampling", upsampling, UPSAMPLINGS)
+        check_choice("upsampling", upsampling, UPSAMPLINGS)
         self.filters = filters
         self.upsampling = upsampling
         self.normalization = normalization

@@ -4,11 +4,11 @@ import keras
 from keras import layers
 from keras import ops
 
+from dstyle_tf.errors import check_choice
 from dstyle_tf.models.layers import PADDINGS
 from dstyle_tf.models.layers import ConvBlock
 from dstyle_tf.models.layers import ResidualBlock
 from dstyle_tf.models.layers import UpsampleBlock
-from dstyle_tf.models.layers import _check_choice
 from dstyle_tf.models.layers import mirror_pad
 
 # Two stride-2 convolutions: inputs are padded to a multiple of this.
@@ -96,7 +96,7 @@ class TransformNet(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_choice("padding", padding, PADDINGS)
+        check_choice("padding", padding, PADDINGS)
         if filters < 1 or num_residual_blocks < 0:
             raise ValueError(
                 "filters must be >= 1 and num_residual_blocks >= 0; got "

@@ -1,0 +1,19 @@
+"""Plain-text tables for terminal summaries (export, benchmark)."""
+
+
+def format_table(headers, rows):
+    """A plain-text table: left-aligned columns two spaces apart, a rule
+    under the header, and `-` for missing (None) cells.
+
+    Args:
+        headers: column titles.
+        rows: sequences of cells, one per column; any value `str` accepts.
+
+    Returns:
+        str, one line per row, without trailing spaces.
+    """
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
