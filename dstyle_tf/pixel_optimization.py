@@ -79,6 +79,8 @@ def optimize_image(
     style_weight=5.0,
     depth_weight=0.0,
     tv_weight=1e-6,
+    edge_net=None,
+    edge_weight=0.0,
     steps=200,
     learning_rate=5.0,
     init="content",
@@ -99,6 +101,7 @@ def optimize_image(
         depth_net: a `DepthNetwork` (needed when depth_weight > 0).
         content_weight, style_weight, depth_weight, tv_weight: λc, λs, λd,
             λtv, as in the training configs (λd = 0: plain Gatys et al.).
+        edge_net, edge_weight: an `EdgeNetwork` and λe (edge-structure term).
         steps: Adam steps.
         learning_rate: Adam learning rate.
         init: `"content"` (start from the photo) or `"noise"`.
@@ -123,6 +126,8 @@ def optimize_image(
         content_weight=content_weight,
         style_weight=style_weight,
         depth_weight=depth_weight,
+        edge_net=edge_net if edge_weight else None,
+        edge_weight=edge_weight,
         tv_weight=tv_weight,
         content_layer=content_layer,
         style_layers=style_layers,
@@ -130,7 +135,7 @@ def optimize_image(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     optimizer.build([image.pixels])
     photo = tf.constant(content[None])
-    # The photo is fixed: its VGG and depth targets are computed once.
+    # The photo is fixed: its VGG, depth and edge targets are computed once.
     targets = objective.content_targets(photo)
 
     @tf.function
@@ -153,7 +158,7 @@ def optimize_image(
 
 
 def network_config(values):
-    """The `vgg` and `depth` config sections from flag values (or any object
+    """The `vgg`, `depth` and `edge` config sections from flag values (or any object
     with those attributes, e.g. an `OptimizeConfig`)."""
     import ml_collections
 
@@ -165,7 +170,11 @@ def network_config(values):
     config.depth.preset = values.depth_preset
     config.depth.model_path = values.depth_model_path
     config.depth.input_size = values.depth_input_size
-    return ml_collections.ConfigDict({"vgg": config.vgg, "depth": config.depth})
+    config.edge.backend = values.edge_backend
+    config.edge.weights = values.edge_weights
+    return ml_collections.ConfigDict(
+        {"vgg": config.vgg, "depth": config.depth, "edge": config.edge}
+    )
 
 
 def load_style(path, size):
@@ -196,11 +205,14 @@ class OptimizeConfig:
     style_weight: float = 5.0
     depth_weight: float = 0.0
     tv_weight: float = 1e-6
+    edge_weight: float = 0.0
     vgg_weights: str = "imagenet"
     depth_backend: str = "depth_anything"
     depth_preset: str = "depth_anything_v2_small"
     depth_model_path: str = ""
     depth_input_size: int = 224
+    edge_backend: str = "hed"
+    edge_weights: str = "hed"
 
 
 def optimize_file(config, log_every=25):
@@ -218,6 +230,7 @@ def optimize_file(config, log_every=25):
             networks that cannot be built.
     """
     from dstyle_tf.training import build_depth_net
+    from dstyle_tf.training import build_edge_net
     from dstyle_tf.training import build_vgg
 
     if os.path.splitext(config.output)[1].lower() not in image_io.SAVE_FORMATS:
@@ -232,6 +245,7 @@ def optimize_file(config, log_every=25):
     networks = network_config(config)
     vgg = build_vgg(networks.vgg)
     depth_net = build_depth_net(networks.depth) if config.depth_weight else None
+    edge_net = build_edge_net(networks.edge) if config.edge_weight else None
 
     def log(index, terms):
         if index % log_every == 0 or index == config.steps:
@@ -243,6 +257,8 @@ def optimize_file(config, log_every=25):
         style_weight=config.style_weight,
         depth_weight=config.depth_weight,
         tv_weight=config.tv_weight,
+        edge_net=edge_net,
+        edge_weight=config.edge_weight,
         steps=config.steps,
         learning_rate=config.learning_rate,
         init=config.init,

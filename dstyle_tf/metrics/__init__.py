@@ -31,6 +31,8 @@ from dstyle_tf.metrics.depth_metrics import whdr
 from dstyle_tf.metrics.edges import canny
 from dstyle_tf.metrics.edges import edge_preservation
 from dstyle_tf.metrics.edges import edge_scores
+from dstyle_tf.metrics.edges import learned_edge_preservation
+from dstyle_tf.metrics.edges import thin_edges
 from dstyle_tf.metrics.image_quality import gaussian_blur
 from dstyle_tf.metrics.image_quality import luminance
 from dstyle_tf.metrics.image_quality import ssim

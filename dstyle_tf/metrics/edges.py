@@ -118,3 +118,30 @@ def edge_preservation(photo, stylised, tolerance=2, **canny_kwargs):
     return edge_scores(
         canny(photo, **canny_kwargs), canny(stylised, **canny_kwargs), tolerance=tolerance
     )
+
+
+def thin_edges(probability, threshold=0.5):
+    """One-pixel-wide edges of an edge-probability map (e.g. HED's).
+
+    Pixels with probability ≥ `threshold`, thinned to their skeleton
+    (`skimage.morphology.thin`), so thick HED responses count like Canny's
+    thin edges in `edge_scores`.
+    """
+    morphology = require("skimage.morphology")
+    probability = np.asarray(probability, dtype=np.float64)
+    if probability.ndim == 3:
+        probability = probability[..., 0]
+    return morphology.thin(probability >= threshold)
+
+
+def learned_edge_preservation(photo_edges, stylized_edges, tolerance=2, threshold=0.5):
+    """`edge_scores` between two edge-probability maps (a learned judge: HED).
+
+    Args:
+        photo_edges, stylized_edges: (H, W) or (H, W, 1) probabilities in
+            [0, 1] of the photo and of the stylised image.
+    """
+    check_same_shape(photo_edges, stylized_edges, ("photo_edges", "stylized_edges"))
+    return edge_scores(
+        thin_edges(photo_edges, threshold), thin_edges(stylized_edges, threshold), tolerance
+    )
