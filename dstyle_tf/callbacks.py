@@ -88,13 +88,13 @@ class ScalarLogger(keras.callbacks.Callback):
 
 
 def side_by_side(content, stylized):
-    """uint8 (B, H, 2W, 3) rows of content | stylised."""
+    """uint8 (B, H, 2W, 3) rows of content | stylized."""
     both = tf.concat([content, tf.cast(stylized, content.dtype)], axis=2)
     return tf.cast(tf.clip_by_value(tf.round(both), 0, 255), tf.uint8)
 
 
 class ImageSampleCallback(keras.callbacks.Callback):
-    """Writes content | stylised images to TensorBoard every `every` steps."""
+    """Writes content | stylized images to TensorBoard every `every` steps."""
 
     def __init__(self, log_dir, samples, every, name="samples"):
         super().__init__()
@@ -112,7 +112,7 @@ class ImageSampleCallback(keras.callbacks.Callback):
         stylized = self.model.transform_net(self.samples, training=False)
         with self.writer.as_default():
             tf.summary.image(
-                f"{self.name}/content|stylised",
+                f"{self.name}/content|stylized",
                 side_by_side(self.samples, stylized),
                 step=step,
                 max_outputs=len(self.samples),

@@ -1,7 +1,7 @@
 """Colour preservation: keep the photo's colours, take only luminance from the style.
 
 Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer": the
-stylised image's luminance (Y of YIQ) is combined with the content image's
+stylized image's luminance (Y of YIQ) is combined with the content image's
 chrominance (I, Q). Done in numpy, in bands of rows, so that a very large image
 needs little memory beyond its output.
 """

@@ -7,6 +7,7 @@ from PIL import Image
 from dstyle_tf.data import RESIZE_MODES
 from dstyle_tf.data import SOURCES
 from dstyle_tf.errors import UserError
+from dstyle_tf.errors import check_choice
 from dstyle_tf.models import hed
 from dstyle_tf.models.depth import BACKENDS
 from dstyle_tf.models.edges import BACKENDS as EDGE_BACKENDS
@@ -21,8 +22,7 @@ DISTRIBUTE_MODES = ("none", "mirrored", "multi_worker")
 
 
 def _choice(name, value, choices):
-    if value not in choices:
-        raise UserError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+    check_choice(name, value, choices, error=UserError)
 
 
 def _positive(name, value):

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from dstyle_tf import image_io
 from dstyle_tf.errors import UserError
+from dstyle_tf.errors import check_choice
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 RESIZE_MODES = ("resize", "center_crop", "random_crop")
@@ -27,10 +28,7 @@ def resize_image(image, size, mode="resize", seed=None):
             256×256"); `"center_crop"` / `"random_crop"` resize the shorter
             side to `size` and crop a square, keeping the aspect ratio.
     """
-    if mode not in RESIZE_MODES:
-        raise UserError(
-            f"data.resize must be one of {', '.join(RESIZE_MODES)}; got {mode!r}."
-        )
+    check_choice("data.resize", mode, RESIZE_MODES, error=UserError)
     image = tf.cast(image, tf.float32)
     if mode == "resize":
         image = tf.image.resize(image, (size, size), antialias=True)

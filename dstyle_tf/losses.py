@@ -49,7 +49,7 @@ def style_loss(out_features, target_grams):
     """Style reconstruction loss (eqs. 6-7), summed over the style layers.
 
     Args:
-        out_features: sequence of (B, H, W, C) feature maps of the stylised
+        out_features: sequence of (B, H, W, C) feature maps of the stylized
             images, one per style layer.
         target_grams: sequence of Gram matrices of the style image, same
             order; each (1, C, C) or (B, C, C), broadcast over the batch.

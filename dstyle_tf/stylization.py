@@ -1,9 +1,9 @@
 """Stylising photos with a loaded model: the library behind `python -m dstyle_tf.stylize`.
 
-`stylize_image` stylises one image of any size (tiled when large),
+`stylize_image` stylizes one image of any size (tiled when large),
 `stylize_files` a list of (input, output) paths, and `stylize_paths` does the
 whole command from a `StylizeConfig`: list the inputs, plan the outputs, load
-the model, stylise every file. Loading models is `stylizers.load_stylizer`.
+the model, stylize every file. Loading models is `stylizers.load_stylizer`.
 
 Example:
 ```python

@@ -1,4 +1,4 @@
-"""Tiled inference for images too large to stylise in one pass.
+"""Tiled inference for images too large to stylize in one pass.
 
 The image is cut into a grid of overlapping tiles. Each tile is handed to the
 network with `context` extra pixels of the real image around it (where the

@@ -2,7 +2,7 @@
 
 Workdir layout:
     checkpoints/       tf.train checkpoints of f_W and the optimizer (resume)
-    tensorboard/       scalars (train/) and content | stylised samples
+    tensorboard/       scalars (train/) and content | stylized samples
     config.json        the resolved config
     final_losses.json  the last logged loss terms
     transform_net.keras  the trained network (float32), written at the end
@@ -74,7 +74,7 @@ def build_transform_net(config):
 def build_vgg(config):
     weights = None if config.weights == "random" else config.weights
     layers = list(dict.fromkeys([config.content_layer, *config.style_layers]))
-    return VGGFeatures(weights=weights, layers=layers)
+    return VGGFeatures(weights_source=weights, taps=layers)
 
 
 def build_depth_net(config):
@@ -89,7 +89,7 @@ def build_depth_net(config):
 
 
 def build_edge_net(config):
-    return EdgeNetwork(backend=config.backend, weights=config.weights)
+    return EdgeNetwork(backend=config.backend, weights_source=config.weights)
 
 
 def build_trainer(config):

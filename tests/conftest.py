@@ -26,7 +26,7 @@ def vgg():
     from dstyle_tf.models.vgg import VGGFeatures
 
     keras.utils.set_random_seed(0)
-    return VGGFeatures(weights=None)
+    return VGGFeatures(weights_source=None)
 
 
 @pytest.fixture(scope="session")

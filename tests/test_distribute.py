@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent(
     images = synthetic_images(4, 32, seed=1)  # one global batch of 4
     style = synthetic_images(1, 32, seed=2)[0]
     keras.utils.set_random_seed(0)
-    vgg = VGGFeatures(weights=None)
+    vgg = VGGFeatures(weights_source=None)
     depth = DepthNetwork(preset=None, input_size=126)
     init = TransformNet(filters=8, num_residual_blocks=1, normalization=sys.argv[1])
     init.build()

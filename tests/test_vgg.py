@@ -35,21 +35,21 @@ def test_is_frozen(vgg):
 
 
 def test_stops_at_deepest_tap():
-    shallow = VGGFeatures(weights=None, layers=("relu1_2",))
+    shallow = VGGFeatures(weights_source=None, taps=("relu1_2",))
     names = [layer.name for layer in shallow.features.layers]
     assert "block1_conv2" in names and "block2_conv1" not in names
 
 
 def test_unknown_layer_is_rejected():
     with pytest.raises(ValueError, match="Unknown VGG-16 layer 'relu9_1'"):
-        VGGFeatures(weights=None, layers=("relu9_1",))
+        VGGFeatures(weights_source=None, taps=("relu9_1",))
 
 
 def test_loads_local_weight_file(tmp_path, rng):
     source = keras.applications.VGG16(include_top=False, weights=None)
     path = str(tmp_path / "vgg16_notop.weights.h5")
     source.save_weights(path)
-    loaded = VGGFeatures(weights=path, layers=("relu2_2",))
+    loaded = VGGFeatures(weights_source=path, taps=("relu2_2",))
     images = rng.uniform(0, 255, (1, 16, 16, 3)).astype("float32")
     reference = keras.Model(source.input, source.get_layer("block2_conv2").output)
     expected = reference(keras.applications.vgg16.preprocess_input(images.copy()))
@@ -58,7 +58,7 @@ def test_loads_local_weight_file(tmp_path, rng):
 
 def test_missing_weight_file_says_how_to_get_it(tmp_path):
     with pytest.raises(WeightsUnavailableError) as info:
-        VGGFeatures(weights=str(tmp_path / "nope.h5"))
+        VGGFeatures(weights_source=str(tmp_path / "nope.h5"))
     message = str(info.value)
     assert "not found" in message and "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
 
@@ -71,7 +71,7 @@ def test_failed_imagenet_download_says_how_to_get_it(monkeypatch):
 
     monkeypatch.setattr(vgg_lib.keras.applications, "VGG16", offline)
     with pytest.raises(WeightsUnavailableError) as info:
-        VGGFeatures(weights="imagenet")
+        VGGFeatures(weights_source="imagenet")
     message = str(info.value)
     assert "~/.keras/models/" in message and "--config.vgg.weights=" in message
 
@@ -92,7 +92,7 @@ def test_loads_the_keras_applications_legacy_h5_format(tmp_path, rng):
     path = str(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, source)
-    loaded = VGGFeatures(weights=path, layers=("relu1_2",))
+    loaded = VGGFeatures(weights_source=path, taps=("relu1_2",))
     images = rng.uniform(0, 255, (1, 8, 8, 3)).astype("float32")
     reference = keras.Model(source.input, source.get_layer("block1_conv2").output)
     expected = reference(keras.applications.vgg16.preprocess_input(images.copy()))

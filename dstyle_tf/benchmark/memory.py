@@ -1,6 +1,6 @@
-"""Peak memory (max RSS) of stylising large images with tiling, in a child.
+"""Peak memory (max RSS) of stylizing large images with tiling, in a child.
 
-Each image is stylised by `python -m dstyle_tf.stylize` in its own process
+Each image is stylized by `python -m dstyle_tf.stylize` in its own process
 (the way users run it); the child's maximum resident set size comes from
 `os.wait4`, which reports that one child's resource usage. A small image run
 first gives the baseline (Python, TensorFlow and the model, no tiles).
@@ -81,7 +81,7 @@ def run(model, sizes, tile_size=1024, tile_overlap=128, baseline_size=64, log=pr
                 f"--input={image}", f"--output={output}", f"--tile_size={tile_size}",
                 f"--tile_overlap={tile_overlap}",
             ]
-            log(f"memory: stylising {size}x{size} in a child process")
+            log(f"memory: stylizing {size}x{size} in a child process")
             load = machine.load_average()
             rss, seconds, code, stderr = child_peak_rss(command, env)
             if code != 0:

@@ -12,7 +12,7 @@ INT8_PSNR_DB = 30.0  # vs TFLite float32
 TRAIN_EFFICIENCY = 0.55  # Johnson step, 256², batch 4
 DEPTH_STEP_RATIO = 1.5  # depth-aware step time / Johnson step time
 PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
-STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylising a 4096² image
+STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylizing a 4096² image
 TARGET_SIZE = 512
 TRAIN_INPUT = (256, 4)  # image side, batch
 MEMORY_SIZE = 4096
@@ -126,10 +126,10 @@ def memory_target(memory):
     rows = [r for r in memory["results"] if not r["baseline"]]
     big = max(rows, key=lambda r: r["size"]) if rows else None
     if big is None:
-        return _target("memory", "stylise 4096² peak < 3 GB", "< 3 GB", None, None, "not run")
+        return _target("memory", "stylize 4096² peak < 3 GB", "< 3 GB", None, None, "not run")
     at_target = big["size"] == MEMORY_SIZE
     note = f"tile {big['tile_size']}" if at_target else f"largest size run {big['size']}²: no verdict"
-    return _target("memory", "stylise 4096² peak < 3 GB", "< 3 GB", f"{big['max_rss_gb']:.2f} GB",
+    return _target("memory", "stylize 4096² peak < 3 GB", "< 3 GB", f"{big['max_rss_gb']:.2f} GB",
                    _if(at_target, big["max_rss_gb"] < STYLIZE_4096_PEAK_GB), note)
 
 

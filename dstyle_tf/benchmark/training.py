@@ -10,16 +10,16 @@ uses the real Depth Anything V2 *small* architecture
 
 FLOPs of one step, analytic:
   TransformNet forward + backward = 3·T − (input gradient of its first conv,
-  which nothing needs); VGG-16 forward and input gradient on the stylised
+  which nothing needs); VGG-16 forward and input gradient on the stylized
   batch up to the deepest tap (2·V) + forward on the content batch up to the
   content layer (deeper layers are not needed, and TF/XLA prune them); the
   Gram matrices of the style taps, forward and backward (3·Σ 2·B·H·W·C²);
   and for the depth-aware config
-  the depth network's forward + input gradient on the stylised batch and
+  the depth network's forward + input gradient on the stylized batch and
   forward on the content batch, counted from XLA's HLO (the ViT's attention
   matmuls are not layers); for the edge-aware config (Johnson + HED edge
   term, `configs/structure.py`'s edge term) HED's forward on the content
-  batch and, on the stylised batch, what the step runs: with HED's VGG-16
+  batch and, on the stylized batch, what the step runs: with HED's VGG-16
   as the loss network only HED's block 5 and side outputs, forward and
   backward (the first four blocks are the loss network's), also from XLA's
   HLO. The whole step is cross-checked with XLA's HLO.
@@ -156,7 +156,7 @@ def hed_weights_or_random():
 
 def edge_flops(trainer, images):
     """XLA's FLOPs of the edge term: HED on the photos, and its part of the
-    stylised side (block 5 onwards when the trunk is shared) forward and
+    stylized side (block 5 onwards when the trunk is shared) forward and
     input gradient."""
     edge = trainer.edge_net
     taps = trainer.vgg(images)

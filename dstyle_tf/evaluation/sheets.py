@@ -6,10 +6,10 @@ A sheet has one row per image and labelled columns in three groups:
 
 All cells have the same size and every image keeps its aspect ratio
 (letterboxed), so the columns line up. Depth maps are colour-mapped after
-aligning each stylised image's depth to the photo's (least-squares scale and
+aligning each stylized image's depth to the photo's (least-squares scale and
 shift, as the SSI-RMSE metric does) and sharing the photo's colour range,
 so a colour means the same depth across a row. Edge maps show Canny edges:
-black where a stylised edge lies on a photo edge, red where it is spurious,
+black where a stylized edge lies on a photo edge, red where it is spurious,
 light blue where a photo edge was lost.
 
 The trade-off plot puts each method at (style distance, depth error) with
@@ -34,7 +34,7 @@ from dstyle_tf.metrics.optional import require
 
 EDGE_KEPT, EDGE_SPURIOUS, EDGE_LOST = (0, 0, 0), (220, 30, 30), (150, 190, 235)
 WHITE, BACKGROUND, TEXT = (255, 255, 255), (235, 235, 235), (20, 20, 20)
-GROUPS = ("stylised", "depth", "edges")
+GROUPS = ("stylized", "depth", "edges")
 EDGE_LEGEND = "edges: black = kept, red = spurious, blue = photo edge lost"
 DEPTH_LEGEND = "depth: aligned to the photo's (scale, shift), one colour range per row"
 
@@ -86,7 +86,7 @@ def colorize_depths(reference, others=()):
 
 
 def edge_image(photo_edges, edges=None, tolerance=2):
-    """White image with edges drawn: the photo's alone, or a stylised image's
+    """White image with edges drawn: the photo's alone, or a stylized image's
     against the photo's (kept black, spurious red, lost photo edges blue)."""
     photo_edges = np.asarray(photo_edges, bool)
     out = np.full((*photo_edges.shape, 3), WHITE, np.uint8)
@@ -146,13 +146,13 @@ class SheetRow:
     captions: list
 
 
-def build_row(name, photo, stylised, depths, cell_size, captions=None, tolerance=2):
+def build_row(name, photo, stylized, depths, cell_size, captions=None, tolerance=2):
     """The cells of one sheet row.
 
     Args:
         name: the image's name (row label).
         photo: RGB (H, W, 3) in [0, 255].
-        stylised: dict label → RGB (H, W, 3), in column order.
+        stylized: dict label → RGB (H, W, 3), in column order.
         depths: dict with the photo's depth map under "photo" and each
             label's; maps (h, w) at the depth network's output size.
         cell_size: (width, height) of a cell in pixels.
@@ -161,15 +161,15 @@ def build_row(name, photo, stylised, depths, cell_size, captions=None, tolerance
         tolerance: edge matching radius (pixels), as in the edge metrics.
 
     Returns:
-        a `SheetRow` with 3·(1 + len(stylised)) cells.
+        a `SheetRow` with 3·(1 + len(stylized)) cells.
     """
-    labels = list(stylised)
+    labels = list(stylized)
     depth_colours = colorize_depths(depths["photo"], [depths[label] for label in labels])
     photo_edges = canny(photo)
     edge_cells = [edge_image(photo_edges)] + [
-        edge_image(photo_edges, canny(stylised[label]), tolerance) for label in labels
+        edge_image(photo_edges, canny(stylized[label]), tolerance) for label in labels
     ]
-    pictures = [photo, *(stylised[label] for label in labels)]
+    pictures = [photo, *(stylized[label] for label in labels)]
     cells = [fit_cell(image, cell_size) for image in pictures]
     cells += [
         fit_cell(colour, cell_size, Image.BILINEAR, shape=np.shape(photo)[:2])

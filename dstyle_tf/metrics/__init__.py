@@ -1,11 +1,11 @@
-"""Evaluation metrics: how much structure a stylised image keeps of its photo.
+"""Evaluation metrics: how much structure a stylized image keeps of its photo.
 
 numpy with SciPy and scikit-image (the `eval` extra, imported on first use),
 no downloads. Inputs are RGB arrays (H, W, 3) in [0, 255] or 2-D maps; every
-comparison takes `(reference, prediction)` = (photo-derived, stylised-derived),
+comparison takes `(reference, prediction)` = (photo-derived, stylized-derived),
 like scikit-learn's `(y_true, y_pred)`.
 
-- depth: `ssi_rmse`, `spearman`, `whdr` between φ1(photo) and φ1(stylised);
+- depth: `ssi_rmse`, `spearman`, `whdr` between φ1(photo) and φ1(stylized);
 - edges: `canny`, `edge_scores`, `edge_preservation` (precision, recall, F1,
   spurious share);
 - saliency: `spectral_residual_saliency`, `correlation_coefficient` (CC),
@@ -16,8 +16,8 @@ like scikit-learn's `(y_true, y_pred)`.
 
 Example:
 ```python
-rows = [structure_metrics(photo, stylised, depth_photo, depth_stylised)
-        for photo, stylised, depth_photo, depth_stylised in pairs]
+rows = [structure_metrics(photo, stylized, depth_photo, depth_stylized)
+        for photo, stylized, depth_photo, depth_stylized in pairs]
 table = aggregate(rows)   # {"edge_f1": {"mean": ..., "std": ..., ...}, ...}
 ```
 """

@@ -1,10 +1,10 @@
-"""Depth preservation: how well φ1(stylised) keeps the depth of φ1(photo).
+"""Depth preservation: how well φ1(stylized) keeps the depth of φ1(photo).
 
 Single-image depth networks (Chen et al. 2016, Depth Anything) predict depth
 only up to an unknown scale and shift, so every metric here is invariant to
 d ↦ a·d + b with a > 0 applied to either map. Arguments follow the
 `metric(reference, prediction)` order of scikit-learn: the photo's depth map
-first, the stylised image's second. Both are 2-D arrays of the same shape.
+first, the stylized image's second. Both are 2-D arrays of the same shape.
 """
 
 import numpy as np
@@ -149,7 +149,7 @@ def whdr(reference, prediction, num_pairs=10000, threshold=0.1, seed=0):
 
     Args:
         reference: depth of the photo (H, W).
-        prediction: depth of the stylised image (H, W).
+        prediction: depth of the stylized image (H, W).
         num_pairs: number of sampled pairs N.
         threshold: equality threshold δ in mean-absolute-deviation units.
         seed: seed of the pair sampler.

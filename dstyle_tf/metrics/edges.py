@@ -1,4 +1,4 @@
-"""Edge preservation: Canny edges of the stylised image against the photo's.
+"""Edge preservation: Canny edges of the stylized image against the photo's.
 
 Canny (1986) is scikit-image's `feature.canny`; what is ours is the choice
 of its hysteresis thresholds from the image's own gradient distribution, so
@@ -71,12 +71,12 @@ def edge_scores(reference_edges, edges, tolerance=2):
     `tolerance` pixels (Euclidean), as in the BSDS boundary benchmark (Martin
     et al., TPAMI 2004) but without its one-to-one assignment:
 
-        precision = |E ∩ dilate(R)| / |E|       (stylised edges that are real)
+        precision = |E ∩ dilate(R)| / |E|       (stylized edges that are real)
         recall    = |R ∩ dilate(E)| / |R|       (photo edges that survive)
         F1        = 2·P·R / (P + R)
         spurious  = |E \\ dilate(R)| / |E| = 1 − precision
 
-    where R are the photo's edges and E the stylised image's. An empty E
+    where R are the photo's edges and E the stylized image's. An empty E
     gives precision 1 and an empty R recall 1 (nothing to get wrong).
 
     Direction: precision, recall, F1 higher is better (1 perfect);
@@ -106,17 +106,17 @@ def edge_scores(reference_edges, edges, tolerance=2):
     }
 
 
-def edge_preservation(photo, stylised, tolerance=2, **canny_kwargs):
-    """`edge_scores` of canny(stylised) against canny(photo).
+def edge_preservation(photo, stylized, tolerance=2, **canny_kwargs):
+    """`edge_scores` of canny(stylized) against canny(photo).
 
     Args:
-        photo, stylised: RGB (H, W, 3) in [0, 255] (or grey), same shape.
+        photo, stylized: RGB (H, W, 3) in [0, 255] (or grey), same shape.
         tolerance: matching radius in pixels.
         **canny_kwargs: passed to `canny` for both images.
     """
-    check_same_shape(photo, stylised, ("photo", "stylised"))
+    check_same_shape(photo, stylized, ("photo", "stylized"))
     return edge_scores(
-        canny(photo, **canny_kwargs), canny(stylised, **canny_kwargs), tolerance=tolerance
+        canny(photo, **canny_kwargs), canny(stylized, **canny_kwargs), tolerance=tolerance
     )
 
 
@@ -139,7 +139,7 @@ def learned_edge_preservation(photo_edges, stylized_edges, tolerance=2, threshol
 
     Args:
         photo_edges, stylized_edges: (H, W) or (H, W, 1) probabilities in
-            [0, 1] of the photo and of the stylised image.
+            [0, 1] of the photo and of the stylized image.
     """
     check_same_shape(photo_edges, stylized_edges, ("photo_edges", "stylized_edges"))
     return edge_scores(

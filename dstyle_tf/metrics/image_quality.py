@@ -99,7 +99,7 @@ def ssim(reference, image, data_range=255.0, sigma=1.5, k1=0.01, k2=0.03):
 
     Args:
         reference: the photo, RGB (H, W, 3) in [0, data_range] or grey (H, W).
-        image: the image to compare (e.g. the stylised photo), same shape.
+        image: the image to compare (e.g. the stylized photo), same shape.
         data_range: L, the dynamic range of the pixel values.
         sigma: the Gaussian window's σ; the window spans 2·round(3.5σ) + 1
             pixels (scikit-image's truncation), 11 for σ = 1.5.

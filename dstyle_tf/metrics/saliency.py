@@ -6,7 +6,7 @@ no weights to download. The comparisons are CC, SIM and KL as defined by the
 MIT saliency benchmark (Bylinskii et al., "What do different evaluation
 metrics tell us about saliency models?", TPAMI 2018) and its MATLAB code.
 Arguments follow `metric(reference, prediction)`: the photo's saliency map
-first (the benchmark's "fixation map"), the stylised image's second.
+first (the benchmark's "fixation map"), the stylized image's second.
 """
 
 import numpy as np
@@ -128,7 +128,7 @@ def kl_divergence(reference, saliency):
 
         KL(Q ‖ P) = Σᵢ Qᵢ · log(ε + Qᵢ / (Pᵢ + ε)),   ε = 2.2204e-16,
 
-    with Q the reference (photo) map and P the prediction (stylised) map,
+    with Q the reference (photo) map and P the prediction (stylized) map,
     each divided by its sum (MIT benchmark `KLdiv.m`; an all-zero map is
     taken as uniform). Not symmetric. Maps must be non-negative.
 
@@ -143,19 +143,19 @@ def kl_divergence(reference, saliency):
     return float(np.sum(target * np.log(_EPS + target / (estimate + _EPS))))
 
 
-def saliency_preservation(photo, stylised, **saliency_kwargs):
-    """CC, SIM and KL of the stylised image's saliency against the photo's.
+def saliency_preservation(photo, stylized, **saliency_kwargs):
+    """CC, SIM and KL of the stylized image's saliency against the photo's.
 
     Args:
-        photo, stylised: RGB (H, W, 3) in [0, 255] (or grey), same shape.
+        photo, stylized: RGB (H, W, 3) in [0, 255] (or grey), same shape.
         **saliency_kwargs: passed to `spectral_residual_saliency`.
 
     Returns:
         dict with float "cc", "sim", "kl".
     """
-    check_same_shape(photo, stylised, ("photo", "stylised"))
+    check_same_shape(photo, stylized, ("photo", "stylized"))
     reference = spectral_residual_saliency(photo, **saliency_kwargs)
-    saliency = spectral_residual_saliency(stylised, **saliency_kwargs)
+    saliency = spectral_residual_saliency(stylized, **saliency_kwargs)
     return {
         "cc": correlation_coefficient(reference, saliency),
         "sim": similarity(reference, saliency),

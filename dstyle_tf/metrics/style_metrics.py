@@ -48,7 +48,7 @@ def gram_distances(features, target_grams):
     """Per-layer style distance mean((G_j(features) − G_j(target))²) over (C, C).
 
     Args:
-        features: dict name → (H, W, C) feature map of the stylised image.
+        features: dict name → (H, W, C) feature map of the stylized image.
         target_grams: dict name → (C, C) Gram matrix of the style image
             (`gram_matrices(features_of(extractor, style_image))`); its keys
             choose the layers.
@@ -72,7 +72,7 @@ def gram_distance(features, target_grams):
 
     The style loss of DESIGN.md (eqs. 6–7, squared Frobenius norm / C_j²,
     summed over the layers of `target_grams`) for one image: how far the
-    stylised image's feature correlations are from the style's.
+    stylized image's feature correlations are from the style's.
 
     Direction: lower is stronger style (0 = the style's Gram statistics).
     """
@@ -82,11 +82,11 @@ def gram_distance(features, target_grams):
 def content_distance(features, target_features, layer=CONTENT_LAYER):
     """Content distance mean((φ_j(ŷ) − φ_j(x))²) over H, W, C at one layer.
 
-    DESIGN.md eq. 4 (j = relu2_2): how far the stylised image's features are
+    DESIGN.md eq. 4 (j = relu2_2): how far the stylized image's features are
     from the photo's.
 
     Args:
-        features: stylised image's feature map (H, W, C), or a dict of them.
+        features: stylized image's feature map (H, W, C), or a dict of them.
         target_features: the photo's, same form.
         layer: which entry to use when dicts are given.
 
@@ -121,11 +121,11 @@ def features_of(extractor, image):
     return {name: np.asarray(value, dtype=np.float64)[0] for name, value in outputs.items()}
 
 
-def style_strength(photo, stylised, extractor, style_grams, content_layer=CONTENT_LAYER):
+def style_strength(photo, stylized, extractor, style_grams, content_layer=CONTENT_LAYER):
     """Gram distance to the style and content distance to the photo, for one image.
 
     Args:
-        photo, stylised: RGB (H, W, 3) in [0, 255], same shape.
+        photo, stylized: RGB (H, W, 3) in [0, 255], same shape.
         extractor: see `features_of`.
         style_grams: dict layer → (C, C), computed once per style with
             `gram_matrices(features_of(extractor, style_image))`.
@@ -135,11 +135,11 @@ def style_strength(photo, stylised, extractor, style_grams, content_layer=CONTEN
         dict with float "gram_distance" and "content_distance" (both lower is
         better in their own sense: stronger style, more faithful content).
     """
-    check_same_shape(photo, stylised, ("photo", "stylised"))
-    stylised_features = features_of(extractor, stylised)
+    check_same_shape(photo, stylized, ("photo", "stylized"))
+    stylized_features = features_of(extractor, stylized)
     return {
-        "gram_distance": gram_distance(stylised_features, style_grams),
+        "gram_distance": gram_distance(stylized_features, style_grams),
         "content_distance": content_distance(
-            stylised_features, features_of(extractor, photo), layer=content_layer
+            stylized_features, features_of(extractor, photo), layer=content_layer
         ),
     }

@@ -1,4 +1,4 @@
-"""All structure metrics of one (photo, stylised) pair, and folder statistics.
+"""All structure metrics of one (photo, stylized) pair, and folder statistics.
 
 `structure_metrics` returns one flat dict per image pair — a row of the
 evaluation table — and `aggregate` turns a list of such rows into mean,
@@ -44,9 +44,9 @@ METRIC_DIRECTIONS = {
 
 def structure_metrics(
     photo,
-    stylised,
+    stylized,
     depth_photo=None,
-    depth_stylised=None,
+    depth_stylized=None,
     *,
     edge_tolerance=2,
     canny_sigma=1.5,
@@ -54,12 +54,12 @@ def structure_metrics(
     whdr_threshold=0.1,
     seed=0,
 ):
-    """Every structure-preservation metric of one stylised image.
+    """Every structure-preservation metric of one stylized image.
 
     Args:
         photo: the content photo, RGB (H, W, 3) in [0, 255].
-        stylised: the stylised photo, same shape.
-        depth_photo, depth_stylised: optional depth maps (h, w) of the two
+        stylized: the stylized photo, same shape.
+        depth_photo, depth_stylized: optional depth maps (h, w) of the two
             images from the same depth network φ1; both or neither. Without
             them the depth metrics are left out.
         edge_tolerance: edge matching radius in pixels (`edge_scores`).
@@ -73,27 +73,27 @@ def structure_metrics(
         depth_whdr when depth maps are given.
     """
     photo = np.asarray(photo, dtype=np.float64)
-    stylised = np.asarray(stylised, dtype=np.float64)
+    stylized = np.asarray(stylized, dtype=np.float64)
     if photo.ndim != 3 or photo.shape[-1] != 3:
         raise ValueError(f"photo must be RGB (H, W, 3), got shape {photo.shape}.")
-    check_same_shape(photo, stylised, ("photo", "stylised"))
-    if (depth_photo is None) != (depth_stylised is None):
+    check_same_shape(photo, stylized, ("photo", "stylized"))
+    if (depth_photo is None) != (depth_stylized is None):
         raise ValueError(
-            "give both depth maps (of the photo and of the stylised image) or neither."
+            "give both depth maps (of the photo and of the stylized image) or neither."
         )
 
     results = {}
     if depth_photo is not None:
-        results["depth_ssi_rmse"] = ssi_rmse(depth_photo, depth_stylised)
-        results["depth_spearman"] = spearman(depth_photo, depth_stylised)
+        results["depth_ssi_rmse"] = ssi_rmse(depth_photo, depth_stylized)
+        results["depth_spearman"] = spearman(depth_photo, depth_stylized)
         results["depth_whdr"] = whdr(
-            depth_photo, depth_stylised, num_pairs=whdr_pairs, threshold=whdr_threshold, seed=seed
+            depth_photo, depth_stylized, num_pairs=whdr_pairs, threshold=whdr_threshold, seed=seed
         )
-    edges = edge_preservation(photo, stylised, tolerance=edge_tolerance, sigma=canny_sigma)
+    edges = edge_preservation(photo, stylized, tolerance=edge_tolerance, sigma=canny_sigma)
     results.update({f"edge_{name}": value for name, value in edges.items()})
-    saliency = saliency_preservation(photo, stylised)
+    saliency = saliency_preservation(photo, stylized)
     results.update({f"saliency_{name}": value for name, value in saliency.items()})
-    results["ssim"] = ssim(photo, stylised)
+    results["ssim"] = ssim(photo, stylized)
     return results
 
 

