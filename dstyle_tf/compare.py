@@ -33,18 +33,13 @@ def define_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    from dstyle_tf.callbacks import NonFiniteLossError
-    from dstyle_tf.errors import UserError
     from dstyle_tf.evaluation.comparison import TrainingInterrupted
     from dstyle_tf.evaluation.comparison import run_comparison
     from dstyle_tf.evaluation.report import markdown_table
 
     config = cli.config_from_flags(ComparisonConfig, flags.FLAGS)
     try:
-        report = run_comparison(config)
-    except (UserError, NonFiniteLossError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2 if isinstance(e, UserError) else 3)
+        report = cli.call(run_comparison, config)
     except TrainingInterrupted as e:
         print(str(e), file=sys.stderr)
         sys.exit(128 + getattr(signal, e.signal_name))

@@ -12,8 +12,6 @@ one point per method). See docs/evaluation.md. Offline machinery check:
 --vgg_weights=random --depth_preset=random --depth_input_size=126.
 """
 
-import sys
-
 from absl import app
 from absl import flags
 
@@ -91,17 +89,12 @@ def define_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    from dstyle_tf.errors import UserError
     from dstyle_tf.evaluation.report import markdown_table
     from dstyle_tf.evaluation.runner import run_evaluation
 
     values = flags.FLAGS
     config = cli.config_from_flags(EvaluationConfig, values, models=list(values.model))
-    try:
-        report = run_evaluation(config)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    report = cli.call(run_evaluation, config)
     print(markdown_table(report))
     print(f"{len(report['images'])} image(s) in {report['seconds']:.1f}s. Report: {config.output}/report.md")
 

@@ -9,13 +9,11 @@ The work is done by `dstyle_tf.pixel_optimization`
 from here).
 """
 
-import sys
 
 from absl import app
 from absl import flags
 
 from dstyle_tf import cli
-from dstyle_tf.errors import UserError
 from dstyle_tf.pixel_optimization import INITS
 from dstyle_tf.pixel_optimization import OptimizeConfig
 from dstyle_tf.pixel_optimization import PixelImage  # noqa: F401  (public API)
@@ -107,11 +105,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     config = cli.config_from_flags(OptimizeConfig, flags.FLAGS)
-    try:
-        history = optimize_file(config)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    history = cli.call(optimize_file, config)
     first, last = history[0]["loss"], history[-1]["loss"]
     print(f"Done. loss {first:.4g} -> {last:.4g}\nImage: {config.output}")
 

@@ -18,7 +18,6 @@ from absl import app
 from absl import flags
 
 from dstyle_tf import cli
-from dstyle_tf.errors import UserError
 from dstyle_tf.stylization import StylizeConfig
 from dstyle_tf.stylization import list_inputs  # noqa: F401  (public API)
 from dstyle_tf.stylization import plan_outputs  # noqa: F401  (public API)
@@ -107,11 +106,7 @@ def define_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        result = stylize_paths(cli.config_from_flags(StylizeConfig, flags.FLAGS))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    result = cli.call(stylize_paths, cli.config_from_flags(StylizeConfig, flags.FLAGS))
     total, failures = len(result.pairs), result.failures
     print(f"Stylized {total - len(failures)} of {total} image(s).", file=sys.stderr)
     if failures:

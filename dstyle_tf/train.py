@@ -16,6 +16,8 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from dstyle_tf import cli
+
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Training config file (configs/*.py[:arg]).", lock_config=True
 )
@@ -28,18 +30,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    from dstyle_tf.callbacks import NonFiniteLossError
-    from dstyle_tf.errors import UserError
     from dstyle_tf.training import train
 
-    try:
-        result = train(_CONFIG.value, _WORKDIR.value)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except NonFiniteLossError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(3)
+    result = cli.call(train, _CONFIG.value, _WORKDIR.value)
     if result.interrupted:
         print(
             f"Stopped by {result.interrupted} at step {result.step}; a checkpoint "

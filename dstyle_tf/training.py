@@ -146,6 +146,90 @@ def restore_latest(checkpoint, manager):
     return None
 
 
+def checkpoint_dirs(workdir, strategy, chief):
+    """(where checkpoints are restored from, where this worker saves them).
+
+    Every worker restores from the chief's checkpoints (a shared file
+    system); saving is collective, so the others write theirs aside.
+    """
+    ckpt_dir = os.path.join(workdir, "checkpoints")
+    if chief:
+        return ckpt_dir, ckpt_dir
+    return ckpt_dir, os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
+
+
+def compiled_trainer(config, policy, strategy, workdir, chief):
+    """The compiled trainer and its checkpoint manager, restored to the
+    newest readable checkpoint (built under the strategy's scope)."""
+    ckpt_dir, save_dir = checkpoint_dirs(workdir, strategy, chief)
+    with strategy.scope():
+        trainer = build_trainer(config)
+        trainer.compile(
+            optimizer=make_optimizer(config.optimizer.learning_rate, policy),
+            jit_compile=config.train.jit_compile,
+        )
+        checkpoint = tf.train.Checkpoint(
+            transform_net=trainer.transform_net, optimizer=trainer.optimizer
+        )
+        manager = tf.train.CheckpointManager(
+            checkpoint, save_dir, max_to_keep=config.train.keep_checkpoints
+        )
+        restore_latest(
+            checkpoint,
+            manager if chief else tf.train.CheckpointManager(checkpoint, ckpt_dir, None),
+        )
+    return trainer, manager
+
+
+def logging_callbacks(config, workdir, samples):
+    """The chief's TensorBoard scalars, image samples and gradient shares."""
+    train_dir = os.path.join(workdir, "tensorboard", "train")
+    callbacks = [
+        ScalarLogger(train_dir),
+        ImageSampleCallback(
+            os.path.join(workdir, "tensorboard", "samples"), samples, config.train.sample_every
+        ),
+    ]
+    if config.train.gradient_share_every:
+        callbacks.append(
+            GradientShareLogger(
+                train_dir, samples, config.train.gradient_share_every,
+                os.path.join(workdir, "gradient_shares.jsonl"),
+            )
+        )
+    return callbacks
+
+
+def fit_until_done(trainer, dataset, config, callbacks, guard):
+    """Runs `fit` epoch after epoch up to `train.steps` or an interruption.
+
+    Returns:
+        (the last epoch's logs, {} if nothing ran; the global step).
+    """
+    step = int(trainer.optimizer.iterations.numpy())
+    total, per_epoch = config.train.steps, config.train.log_every
+    logs = {}
+    while step < total and not guard.interrupted:
+        history = trainer.fit(
+            dataset,
+            epochs=math.ceil(total / per_epoch),
+            initial_epoch=step // per_epoch,
+            steps_per_epoch=per_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # The dataset is shuffled with the seed.
+            # A live progress bar on a terminal, a line per epoch in logs.
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+        if guard.error:
+            raise guard.error
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        new_step = int(trainer.optimizer.iterations.numpy())
+        if new_step == step and not guard.interrupted:
+            raise RuntimeError("Training made no progress.")
+        step = new_step
+    return logs, step
+
+
 def train(config, workdir):
     """Trains (or resumes) one style and writes the artefacts into `workdir`.
 
@@ -165,78 +249,17 @@ def train(config, workdir):
     logging.info("dtype policy %s, %d replica(s)", policy, strategy.num_replicas_in_sync)
     if chief:
         atomic.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json_best_effort()))
-    # Every worker restores from the chief's checkpoints (a shared file
-    # system); saving is collective, so the others write theirs aside.
-    ckpt_dir = os.path.join(workdir, "checkpoints")
-    save_dir = ckpt_dir
-    if not chief:
-        save_dir = os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
 
     with dtype_policy(policy), StopSignals() as stop:
         skipped = data_lib.SkippedFiles()
         dataset = data_lib.make_dataset(config.data, seed=config.seed, skipped=skipped)
-        with strategy.scope():
-            trainer = build_trainer(config)
-            trainer.compile(
-                optimizer=make_optimizer(config.optimizer.learning_rate, policy),
-                jit_compile=config.train.jit_compile,
-            )
-            checkpoint = tf.train.Checkpoint(
-                transform_net=trainer.transform_net, optimizer=trainer.optimizer
-            )
-            manager = tf.train.CheckpointManager(
-                checkpoint, save_dir, max_to_keep=config.train.keep_checkpoints
-            )
-            restore_latest(
-                checkpoint,
-                manager if chief else tf.train.CheckpointManager(checkpoint, ckpt_dir, None),
-            )
-        step = int(trainer.optimizer.iterations.numpy())
-        total = config.train.steps
+        trainer, manager = compiled_trainer(config, policy, strategy, workdir, chief)
         samples = next(iter(dataset.take(1)))[: config.train.num_samples]
-
-        logs = {}
-        per_epoch = config.train.log_every
         guard = CheckpointCallback(
-            manager, config.train.checkpoint_every, total, lambda: stop.received
+            manager, config.train.checkpoint_every, config.train.steps, lambda: stop.received
         )
-        callbacks = [guard]
-        if chief:
-            callbacks.append(ScalarLogger(os.path.join(workdir, "tensorboard", "train")))
-            callbacks.append(
-                ImageSampleCallback(
-                    os.path.join(workdir, "tensorboard", "samples"),
-                    samples,
-                    config.train.sample_every,
-                )
-            )
-            if config.train.gradient_share_every:
-                callbacks.append(
-                    GradientShareLogger(
-                        os.path.join(workdir, "tensorboard", "train"),
-                        samples,
-                        config.train.gradient_share_every,
-                        os.path.join(workdir, "gradient_shares.jsonl"),
-                    )
-                )
-        while step < total and not guard.interrupted:
-            history = trainer.fit(
-                dataset,
-                epochs=math.ceil(total / per_epoch),
-                initial_epoch=step // per_epoch,
-                steps_per_epoch=per_epoch,
-                callbacks=callbacks,
-                shuffle=False,  # The dataset is shuffled with the seed.
-                # A live progress bar on a terminal, a line per epoch in logs.
-                verbose=1 if sys.stdout.isatty() else 2,
-            )
-            if guard.error:
-                raise guard.error
-            logs = {k: float(v[-1]) for k, v in history.history.items()}
-            new_step = int(trainer.optimizer.iterations.numpy())
-            if new_step == step and not guard.interrupted:
-                raise RuntimeError("Training made no progress.")
-            step = new_step
+        callbacks = [guard, *(logging_callbacks(config, workdir, samples) if chief else [])]
+        logs, step = fit_until_done(trainer, dataset, config, callbacks, guard)
 
         report_skipped(skipped, workdir if chief else None)
         if guard.interrupted:
