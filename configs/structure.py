@@ -2,7 +2,7 @@ r"""Structure-aware demo: `configs/demo.py` plus the depth and edge terms.
 
 Depth for global structure (Liu et al. 2017), edges for local structure (Cheng
 et al., "Structure-Preserving Neural Style Transfer", IEEE TIP 2020): HED's
-edge map of the stylised image must match the photo's. Same photos, style,
+edge map of the stylized image must match the photo's. Same photos, style,
 network, seed and steps as the demo, so the two runs compare directly
 (docs/results.md).
 

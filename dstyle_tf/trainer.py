@@ -4,16 +4,20 @@ import keras
 import tensorflow as tf
 
 from dstyle_tf import losses
+from dstyle_tf import stability
 from dstyle_tf.models.vgg import CONTENT_LAYER
 from dstyle_tf.models.vgg import STYLE_LAYERS
 
-LOSS_NAMES = ("loss", "content_loss", "style_loss", "depth_loss", "edge_loss", "tv_loss")
+LOSS_NAMES = (
+    "loss", "content_loss", "style_loss", "depth_loss", "edge_loss", "stability_loss", "tv_loss"
+)
 # The weighted terms of L, by loss name and weight attribute.
 WEIGHTED_TERMS = (
     ("content_loss", "content_weight"),
     ("style_loss", "style_weight"),
     ("depth_loss", "depth_weight"),
     ("edge_loss", "edge_weight"),
+    ("stability_loss", "stability_weight"),
     ("tv_loss", "tv_weight"),
 )
 
@@ -37,6 +41,10 @@ class StyleTransferTrainer(keras.Model):
         style_image: (H, W, 3) or (1, H, W, 3) RGB in [0, 255].
         depth_net: a `DepthNetwork`, or `None` (then λd must be 0).
         edge_net: an `EdgeNetwork`, or `None` (then λe must be 0).
+        stability_weight, stability_shift, stability_noise: λ of the
+            stability term (Gupta et al. 2017), the largest translation in
+            pixels and the noise std in grey levels of its perturbation
+            (`dstyle_tf.stability`); the term costs one more pass of f_W.
         content_weight, style_weight, depth_weight, edge_weight, tv_weight:
             λc, λs, λd, λe, λtv.
         content_layer: VGG tap for the content loss.
@@ -57,6 +65,9 @@ class StyleTransferTrainer(keras.Model):
         style_layers=STYLE_LAYERS,
         edge_net=None,
         edge_weight=0.0,
+        stability_weight=0.0,
+        stability_shift=2,
+        stability_noise=4.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -75,6 +86,9 @@ class StyleTransferTrainer(keras.Model):
         self.style_weight = float(style_weight)
         self.depth_weight = float(depth_weight)
         self.edge_weight = float(edge_weight)
+        self.stability_weight = float(stability_weight)
+        self.stability_shift = int(stability_shift)
+        self.stability_noise = float(stability_noise)
         self.tv_weight = float(tv_weight)
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)
@@ -160,10 +174,30 @@ class StyleTransferTrainer(keras.Model):
             )
         else:
             terms["edge_loss"] = tf.constant(0.0, tf.float32)
+        terms["stability_loss"] = (
+            self.stability_term(images, stylized)
+            if self.stability_weight
+            else tf.constant(0.0, tf.float32)
+        )
         terms["loss"] = tf.add_n(
             [getattr(self, weight) * terms[name] for name, weight in WEIGHTED_TERMS]
         )
         return terms
+
+    def stability_term(self, images, stylized):
+        """l_stab between f(x) and f of a translated, noisy x, moved back.
+
+        The perturbation's seed is the optimizer step, so it changes every
+        step and a resumed run draws the same ones.
+        """
+        step = tf.cast(self.optimizer.iterations, tf.int32) if self.compiled else tf.constant(0)
+        perturbed, shift = stability.perturb(
+            images, tf.stack([step, 7919]), self.stability_shift, self.stability_noise
+        )
+        out = self.transform_net(perturbed, training=True)
+        return losses.stability_loss(
+            *stability.aligned_interior(stylized, out, shift, self.stability_shift)
+        )
 
     def stylized_edges(self, stylized, vgg_features):
         """φ2(ŷ), reusing the loss network's taps when it is HED's own VGG-16.

@@ -120,6 +120,8 @@ def test_demo_and_structure_are_offline_and_differ_only_in_structure_terms():
         ({"loss__edge_weight": 1.0, "edge__backend": "sobel"}, "edge.backend must be one of"),
         ({"loss__edge_weight": 1.0, "edge__weights": "/no/hed.weights.h5"}, "edge.weights file not found"),
         ({"train__gradient_share_every": -5}, "train.gradient_share_every must be"),
+        ({"loss__stability_weight": 1.0, "stability__max_shift": -1}, "stability.max_shift must be"),
+        ({"loss__stability_weight": 1.0, "stability__max_shift": 30}, "too large for data.image_size"),
         ({"vgg__weights": "/nonexistent/vgg16.h5"}, "use imagenet, hed, random"),
     ],
 )
