@@ -22,6 +22,16 @@ from dstyle_tf import tiling
 ALIGN = 4
 # Smallest side given to a network; smaller images are mirror-padded.
 _MIN_SIDE = 16
+# The style input of exported multi-style models (SavedModel and TFLite).
+STYLE_WEIGHTS_INPUT = "style_weights"
+
+
+def _named_styles(names, count):
+    """`names` (decoded) if it has `count` entries, else the default names."""
+    from dstyle_tf.models.transform_net import default_style_names
+
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in ([] if names is None else names)]
+    return tuple(names if len(names) == count else default_style_names(count))
 
 
 def tile_context(num_residual_blocks=5):
@@ -264,9 +274,19 @@ class SavedModelStylizer(Stylizer):
         if "serving_default" not in self.model.signatures:
             raise ModelLoadError(f"{path}: SavedModel has no serving_default signature.")
         self._serve = self.model.signatures["serving_default"]
+        inputs = self._serve.structured_input_signature[1]
+        if STYLE_WEIGHTS_INPUT in inputs:
+            names = getattr(self.model, "style_names", None)
+            self.style_names = _named_styles(
+                None if names is None else names.numpy(),
+                inputs[STYLE_WEIGHTS_INPUT].shape[-1],
+            )
 
     def run(self, image, style_weights=None):
-        outputs = self._serve(images=self._tf.constant(image[None]))
+        inputs = {"images": self._tf.constant(image[None])}
+        if style_weights is not None:
+            inputs[STYLE_WEIGHTS_INPUT] = self._tf.constant(style_weights[None])
+        outputs = self._serve(**inputs)
         return next(iter(outputs.values())).numpy()[0]
 
 
@@ -274,7 +294,9 @@ class TFLiteStylizer(Stylizer):
     """A `.tflite` model from `python -m export`, run by ai-edge-litert.
 
     Float32 or (u)int8 input/output tensors are handled; a fixed input size
-    is exposed as `fixed_size`.
+    is exposed as `fixed_size`. A multi-style model's second input is
+    `style_weights` (1, N); its style names come from the export's
+    `model_card.json` (beside the `tflite/` folder) when there is one.
     """
 
     def __init__(self, path, num_threads=None):
@@ -286,7 +308,13 @@ class TFLiteStylizer(Stylizer):
             raise ModelLoadError(f"{path}: the .tflite model has no signature.")
         key = "stylize" if "stylize" in signatures else next(iter(signatures))
         self.runner = self.interpreter.get_signature_runner(key)
-        (self._input_name, self._input), = self.runner.get_input_details().items()
+        inputs = dict(self.runner.get_input_details())
+        self._style_input = inputs.pop(STYLE_WEIGHTS_INPUT, None)
+        if self._style_input is not None:
+            self.style_names = _named_styles(
+                _model_card_styles(path), int(self._style_input["shape"][-1])
+            )
+        (self._input_name, self._input), = inputs.items()
         (self._output_name, self._output), = self.runner.get_output_details().items()
         shape = list(self._input["shape_signature"])
         if len(shape) != 4 or shape[-1] != 3:
@@ -302,11 +330,27 @@ class TFLiteStylizer(Stylizer):
             info = np.iinfo(dtype)
             data = np.clip(np.round(data / scale + zero_point), info.min, info.max)
             data = data.astype(dtype)
-        output = self.runner(**{self._input_name: data})[self._output_name]
+        inputs = {self._input_name: data}
+        if style_weights is not None:
+            inputs[STYLE_WEIGHTS_INPUT] = np.asarray(style_weights, np.float32)[None]
+        output = self.runner(**inputs)[self._output_name]
         if self._output["dtype"] != np.float32:
             scale, zero_point = self._output["quantization"]
             output = (output.astype(np.float32) - zero_point) * scale
         return output[0].astype(np.float32)
+
+
+def _model_card_styles(tflite_path):
+    """The `styles` of the model card of the export holding `tflite_path`."""
+    import json
+
+    card = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(tflite_path))),
+                        "model_card.json")
+    try:
+        with open(card, encoding="utf-8") as f:
+            return json.load(f).get("styles")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def load_stylizer(path, num_threads=None):
