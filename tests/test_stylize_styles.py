@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -24,19 +23,9 @@ NAMES = ["wave", "scream", "starry"]
 
 
 @pytest.fixture(scope="module")
-def multi_path(tmp_path_factory):
-    """A tiny three-style TransformNet whose styles differ (random γ, β)."""
-    from dstyle_tf.models import TransformNet
-
-    keras.utils.set_random_seed(0)
-    net = TransformNet(filters=4, num_residual_blocks=1, num_styles=3, style_names=NAMES)
-    net.build()
-    rng = np.random.default_rng(1)
-    for variable in net.weights:
-        if variable.path.endswith(("/gamma", "/beta")):
-            variable.assign(rng.normal(1.0, 0.5, variable.shape).astype("float32"))
+def multi_path(tiny_multistyle_net, tmp_path_factory):
     path = tmp_path_factory.mktemp("multi") / "transform_net.keras"
-    net.save(path)
+    tiny_multistyle_net.save(path)
     return str(path)
 
 
