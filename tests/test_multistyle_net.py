@@ -194,3 +194,20 @@ def test_single_style_name_is_kept_when_not_the_default(tmp_path):
     net = tiny(style_names=["wave"])
     net.save(tmp_path / "wave.keras")
     assert keras.saving.load_model(tmp_path / "wave.keras").style_names == ["wave"]
+
+
+def test_conditional_instance_norm_matches_numpy(rng):
+    x = rng.normal(3.0, 2.0, (2, 5, 6, 4)).astype("float32")
+    weights = np.array([[0.0, 1.0, 0.0], [0.25, 0.25, 0.5]], np.float32)
+    norm = ConditionalInstanceNormalization(num_styles=3)
+    norm.build(x.shape)
+    gamma, beta = rng.normal(size=(2, 3, 4)).astype("float32")
+    norm.gamma.assign(gamma)
+    norm.beta.assign(beta)
+
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    normalized = (x - mean) / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-5)
+    expected = normalized * (weights @ gamma)[:, None, None] + (weights @ beta)[:, None, None]
+    np.testing.assert_allclose(norm(x, weights).numpy(), expected, atol=1e-4)
+    clone = ConditionalInstanceNormalization.from_config(norm.get_config())
+    assert clone.num_styles == 3 and clone.epsilon == norm.epsilon
