@@ -14,6 +14,7 @@ print(result.failures)
 """
 
 import dataclasses
+import functools
 import glob
 import os
 import sys
@@ -26,6 +27,7 @@ from dstyle_tf import image_io
 from dstyle_tf import tiling
 from dstyle_tf.errors import UserError
 from dstyle_tf.stylizers import ALIGN
+from dstyle_tf.stylizers import choose_style_weights
 from dstyle_tf.stylizers import tile_context as tile_context_for
 from dstyle_tf.stylizers import load_stylizer
 
@@ -45,6 +47,8 @@ def stylize_image(
     preserve_color=False,
     on_tile=None,
     tile_statistics="exact",
+    style_weights=None,
+    strength=1.0,
 ):
     """Stylises one image of any size.
 
@@ -67,11 +71,18 @@ def stylize_image(
             (statistics of a copy downscaled to 1024: cheap, approximate) or
             `"tile"` (each tile its own: fastest, visible bands possible).
             Exported models always use `"tile"`.
+        style_weights: (N,) weights of a multi-style model's styles (see
+            `stylizers.choose_style_weights`); None for a single-style model.
+        strength: in [0, 1]; see `apply_strength`. 0 returns the photo
+            without running the network.
 
     Returns:
         float32 (H, W, 3) in [0, 255].
     """
     image = np.asarray(image, np.float32)
+    check_strength(strength)
+    if strength == 0:
+        return image.copy()
     if tile_context is None:
         tile_context = getattr(stylizer, "context", None) or tile_context_for()
     fixed_size = getattr(stylizer, "fixed_size", None)
@@ -83,12 +94,14 @@ def stylize_image(
     elif tile_size <= 0:
         tile_size = max(image.shape[:2])
     fn = stylizer
+    if style_weights is not None:
+        fn = functools.partial(stylizer, style_weights=style_weights)
     for_tiles = getattr(stylizer, "for_tiles", None)
     if for_tiles and max(image.shape[:2]) > tile_size:
         statistics_tiles = tiling.tile_grid(
             *image.shape[:2], min(tile_size, _STATISTICS_TILE), 0, tile_context, ALIGN
         )
-        fn = for_tiles(image, statistics_tiles, tile_statistics)
+        fn = for_tiles(image, statistics_tiles, tile_statistics, style_weights=style_weights)
     stylized = tiling.tiled_apply(
         image,
         fn,
@@ -101,7 +114,73 @@ def stylize_image(
     stylized = np.clip(stylized, 0.0, 255.0, out=stylized)  # in place: large images
     if preserve_color:
         stylized = color.preserve_color(image, stylized)
-    return stylized
+    return apply_strength(image, stylized, strength)
+
+
+def check_strength(strength):
+    """ValueError unless 0 <= strength <= 1."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"--strength must be between 0 and 1; got {strength}.")
+
+
+def apply_strength(photo, stylized, strength):
+    """`(1 - strength)·photo + strength·stylized`, per pixel.
+
+    The same for every model (single- or multi-style, Keras or exported):
+    0 gives the photo, 1 the full stylisation (both exactly), values between
+    a linear fade in pixel space.
+    """
+    check_strength(strength)
+    if strength == 1:
+        return stylized
+    return (1.0 - strength) * photo + strength * stylized
+
+
+def contact_sheet(image, stylizer, cell_side=384, columns=4, **options):
+    """The photo and its stylisation in every style of the model, on one sheet.
+
+    Args:
+        image: float32 (H, W, 3) RGB in [0, 255].
+        stylizer: a `Stylizer`; every style in `stylizer.style_names` is shown.
+        cell_side: longest side of each picture on the sheet.
+        columns: pictures per row.
+        **options: passed to `stylize_image` (tiling, strength, ...).
+
+    Returns:
+        uint8 (H', W', 3) RGB: labelled pictures, the photo first.
+    """
+    from PIL import Image
+    from PIL import ImageDraw
+
+    from dstyle_tf.evaluation.sheets import BACKGROUND
+    from dstyle_tf.evaluation.sheets import TEXT
+    from dstyle_tf.evaluation.sheets import fit_cell
+    from dstyle_tf.evaluation.sheets import font
+
+    names = list(getattr(stylizer, "style_names", ["style"]))
+    pictures = [("photo", image)]
+    for index, name in enumerate(names):
+        weights = None
+        if len(names) > 1:
+            weights = np.eye(len(names), dtype=np.float32)[index]
+        pictures.append((name, stylize_image(image, stylizer, style_weights=weights, **options)))
+    scale = cell_side / max(image.shape[:2])
+    cell = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    label_height, gap = 22, 6
+    columns = min(columns, len(pictures))
+    rows = -(-len(pictures) // columns)
+    sheet = Image.new(
+        "RGB",
+        (columns * (cell[0] + gap) + gap, rows * (cell[1] + label_height + gap) + gap),
+        BACKGROUND,
+    )
+    draw = ImageDraw.Draw(sheet)
+    for position, (name, picture) in enumerate(pictures):
+        row, column = divmod(position, columns)
+        x, y = gap + column * (cell[0] + gap), gap + row * (cell[1] + label_height + gap)
+        sheet.paste(fit_cell(picture, cell), (x, y))
+        draw.text((x + 2, y + cell[1] + 3), name, fill=TEXT, font=font(14))
+    return np.asarray(sheet)
 
 
 def list_inputs(pattern):
@@ -176,7 +255,8 @@ def _progress_bar(total):
     return tqdm(total=total, unit="image", file=sys.stderr, dynamic_ncols=True)
 
 
-def stylize_files(pairs, stylizer, max_size=None, jpeg_quality=95, progress=False, **options):
+def stylize_files(pairs, stylizer, max_size=None, jpeg_quality=95, progress=False,
+                  sheet=False, **options):
     """Stylises each (input, output) pair; a bad file does not stop the rest.
 
     Args:
@@ -185,17 +265,22 @@ def stylize_files(pairs, stylizer, max_size=None, jpeg_quality=95, progress=Fals
         max_size: optional longest side to downscale inputs to.
         jpeg_quality: for .jpg outputs.
         progress: show a progress bar (tqdm, if installed).
-        **options: passed to `stylize_image` (tiling, preserve_color).
+        sheet: write a `contact_sheet` of every style instead.
+        **options: passed to `stylize_image` (tiling, preserve_color,
+            style_weights, strength).
 
     Returns:
         list of (input path, error message) for the files that failed.
     """
     failures = []
+    if sheet:
+        options.pop("style_weights", None)  # the sheet shows every style
+    render = contact_sheet if sheet else stylize_image
     bar = _progress_bar(len(pairs)) if progress else None
     for source, target in pairs:
         try:
             image = image_io.load_image(source, max_size=max_size)
-            stylized = stylize_image(image, stylizer, **options)
+            stylized = render(image, stylizer, **options)
             os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
             image_io.save_image(target, stylized, jpeg_quality=jpeg_quality)
             logging.info("%s -> %s (%dx%d)", source, target, image.shape[1], image.shape[0])
@@ -227,6 +312,10 @@ class StylizeConfig:
     overwrite: bool = False
     jpeg_quality: int = 95
     num_threads: int = 0
+    style: str | None = None  # name or index of a multi-style model's style
+    style_weights: str | None = None  # "name:weight,..." blend
+    strength: float = 1.0
+    sheet: bool = False
 
 
 @dataclasses.dataclass
@@ -250,9 +339,17 @@ def stylize_paths(config, progress=None):
         UserError: for inputs, outputs or a model that cannot be used at all.
     """
     try:
+        check_strength(config.strength)
+        if config.sheet and (config.style or config.style_weights):
+            raise ValueError("--sheet shows every style; drop --style and --style_weights.")
         pairs = plan_outputs(list_inputs(config.input), config.output, config.overwrite)
         stylizer = load_stylizer(config.model, num_threads=config.num_threads or None)
-    except ValueError as e:  # Including stylizers.ModelLoadError.
+        style_weights = None
+        if not config.sheet:
+            style_weights = choose_style_weights(
+                stylizer.style_names, config.style, config.style_weights
+            )
+    except ValueError as e:  # Including stylizers.ModelLoadError and StyleError.
         raise UserError(str(e)) from None
     failures = stylize_files(
         pairs,
@@ -265,5 +362,8 @@ def stylize_paths(config, progress=None):
         tile_context=config.tile_context,
         tile_statistics=config.tile_statistics,
         preserve_color=config.preserve_color,
+        strength=config.strength,
+        sheet=config.sheet,
+        style_weights=style_weights,
     )
     return StylizeResult(pairs, failures)

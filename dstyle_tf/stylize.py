@@ -3,6 +3,10 @@ r"""Stylise photos with a trained or exported transformation network.
     python -m dstyle_tf.stylize --model=saved_models/wave/1 \
         --input='photos/*.jpg' --output=stylized/ [--max_size=1024] [--preserve_color]
 
+A multi-style model needs `--style=NAME|INDEX`, `--style_weights=a:0.5,b:0.5`
+(a blend) or `--sheet` (every style of the model on one contact sheet per
+photo); `--strength` fades any model's result towards the photo.
+
 `--model` is a `.keras` file, a training workdir (with `transform_net.keras`),
 a SavedModel directory (or a TF Serving model directory: the highest version is
 used) or a `.tflite` file. Outputs keep the input's (upright) size unless
@@ -100,6 +104,27 @@ def define_flags():
         "num_threads", _DEFAULTS.num_threads,
         "Threads for the TFLite interpreter (0: runtime default).",
         lower_bound=0,
+    )
+    flags.DEFINE_string(
+        "style", _DEFAULTS.style,
+        "For a multi-style model: the style to apply, by name or 0-based index "
+        "(the error message for a wrong one lists the model's styles).",
+    )
+    flags.DEFINE_string(
+        "style_weights", _DEFAULTS.style_weights,
+        "For a multi-style model: a blend of styles as name:weight pairs, e.g. "
+        "'wave:0.5,scream:0.5' (names or indices; non-negative weights, divided "
+        "by their sum; styles not listed weigh 0).",
+    )
+    flags.DEFINE_float(
+        "strength", _DEFAULTS.strength,
+        "Between 0 and 1: output = (1 - strength)·photo + strength·stylized, per "
+        "pixel (0: the photo, 1: the full style). Works for every model.",
+    )
+    flags.DEFINE_bool(
+        "sheet", _DEFAULTS.sheet,
+        "Write, for each input, a contact sheet of the photo and its stylisation "
+        "in every style of the model (instead of one stylised image).",
     )
 
 

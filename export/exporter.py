@@ -31,6 +31,7 @@ from dstyle_tf import image_io
 from dstyle_tf import tables
 from export import model_card as model_card_lib
 from export import saved_model as saved_model_lib
+from export import styles as styles_lib
 from export import tflite as tflite_lib
 from export import warmup
 
@@ -110,44 +111,72 @@ def _directory_size(path, exclude=()):
     return total
 
 
+def _style_inputs(weights, batch):
+    """The style inputs of the SavedModel signatures for (N,) `weights`
+    (none for a single-style model): {float signature}, {style signature}."""
+    if weights is None:
+        return {}, None
+    by_weights = {saved_model_lib.STYLE_WEIGHTS_KEY: tf.constant(np.tile(weights, (batch, 1)))}
+    if weights.max() < 1:  # a blend: no style index
+        return by_weights, None
+    return by_weights, {saved_model_lib.STYLE_KEY: tf.fill([batch], int(np.argmax(weights)))}
+
+
 def verify_saved_model(directory, model, shapes=SAVED_MODEL_CHECK_SHAPES, timing_size=None):
-    """Reloads the SavedModel and compares both signatures with Keras.
+    """Reloads the SavedModel and compares its signatures with Keras, for
+    every style of a multi-style model and an even blend of them
+    (`styles.style_cases`).
 
     Returns:
-        dict: `max_abs_diff` (float signature, 0-255 scale), `bytes_max_abs_diff`
-        (PNG signature vs rounded Keras output), `checked_shapes`, `latency_ms`.
+        dict: `max_abs_diff` (float signatures, 0-255 scale), `bytes_max_abs_diff`
+        (PNG signature vs rounded Keras output), `checked_shapes`,
+        `checked_styles`, `latency_ms`.
     """
     loaded = tf.saved_model.load(directory)
     serve = loaded.signatures[saved_model_lib.DEFAULT_SIGNATURE]
-    max_abs = 0.0
-    for index, (batch, height, width) in enumerate(shapes):
-        images = np.stack(synthetic_images(batch, height, width, seed=100 + index))
-        expected = np.asarray(model(images, training=False))
-        actual = serve(images=tf.constant(images))[saved_model_lib.STYLIZED_KEY].numpy()
-        max_abs = max(max_abs, float(np.max(np.abs(actual - expected))))
-
+    cases = styles_lib.style_cases(styles_lib.num_styles(model))
+    max_abs = bytes_max_abs = 0.0
     image = image_io.to_uint8(synthetic_images(1, 41, 59, seed=7)[0])
     png = tf.io.encode_png(image).numpy()
-    encoded = loaded.signatures[saved_model_lib.BYTES_SIGNATURE](
-        image_bytes=tf.constant([png])
-    )[saved_model_lib.PNG_BYTES_KEY].numpy()[0]
-    decoded = tf.io.decode_png(encoded).numpy().astype(np.float32)
-    expected = image_io.to_uint8(np.asarray(model(image[None].astype(np.float32)))[0])
-    bytes_max_abs = float(np.max(np.abs(decoded - expected)))
+    for weights in cases:
+        for index, (batch, height, width) in enumerate(shapes):
+            images = np.stack(synthetic_images(batch, height, width, seed=100 + index))
+            expected = styles_lib.keras_output(model, images, weights)
+            by_weights, by_index = _style_inputs(weights, batch)
+            outputs = [serve(images=tf.constant(images), **by_weights)]
+            if by_index is not None:
+                style_signature = loaded.signatures[saved_model_lib.STYLE_SIGNATURE]
+                outputs.append(style_signature(images=tf.constant(images), **by_index))
+            for output in outputs:
+                actual = output[saved_model_lib.STYLIZED_KEY].numpy()
+                max_abs = max(max_abs, float(np.max(np.abs(actual - expected))))
+        _, by_index = _style_inputs(weights, 1)
+        if weights is not None and by_index is None:
+            continue  # the bytes signature takes style indices only
+        encoded = loaded.signatures[saved_model_lib.BYTES_SIGNATURE](
+            image_bytes=tf.constant([png]), **(by_index or {})
+        )[saved_model_lib.PNG_BYTES_KEY].numpy()[0]
+        decoded = tf.io.decode_png(encoded).numpy().astype(np.float32)
+        expected = styles_lib.keras_output(model, image[None].astype(np.float32), weights)
+        bytes_max_abs = max(
+            bytes_max_abs, float(np.max(np.abs(decoded - image_io.to_uint8(expected[0]))))
+        )
 
     latency = None
     if timing_size:
         images = tf.constant(np.stack(synthetic_images(1, *timing_size, seed=1)))
+        by_weights, _ = _style_inputs(cases[0], 1)
         times = []
         for _ in range(4):
             start = time.perf_counter()
-            serve(images=images)
+            serve(images=images, **by_weights)
             times.append(1000 * (time.perf_counter() - start))
         latency = statistics.median(times[1:])
     result = {
         "max_abs_diff": max_abs,
         "bytes_max_abs_diff": bytes_max_abs,
         "checked_shapes": [list(shape) + [3] for shape in shapes],
+        "checked_styles": len(cases),
         "latency_ms": latency,
     }
     if max_abs > SAVED_MODEL_TOLERANCE or bytes_max_abs > 1.0:
@@ -288,6 +317,7 @@ def export_model(
             saved_model=saved,
             tflite=tflite_entries,
             verification_images=os.path.abspath(image_folder) if image_folder else "synthetic",
+            styles=model.style_names if styles_lib.num_styles(model) > 1 else None,
         )
         model_card_lib.write_model_card(scratch, card)
     table = format_table(summary_rows(style, version, saved, tflite_entries))
@@ -340,30 +370,41 @@ def _write_saved_model(model, directory, style, max_pixels, warmup_size, timing_
     `directory`; returns the model card's `saved_model` section."""
     logging.info("Writing SavedModel to %s", directory)
     saved_model_lib.save(model, directory, max_pixels=max_pixels)
-    warmup.write_warmup_file(directory, warmup.warmup_records(style, warmup_size))
+    records = warmup.warmup_records(style, warmup_size, styles_lib.num_styles(model))
+    warmup.write_warmup_file(directory, records)
     if timing_size[0] * timing_size[1] > max_pixels:
         timing_size = None
     checks = verify_saved_model(directory, model, timing_size=timing_size)
     return {
         "path": ".",
-        "signatures": _SIGNATURES,
+        "signatures": signature_descriptions(styles_lib.num_styles(model)),
         "max_pixels": max_pixels,
         "size_bytes": _directory_size(directory, exclude=("assets.extra",)),
         **checks,
     }
 
 
-# The serving signatures as the model card describes them.
-_SIGNATURES = {
-    saved_model_lib.DEFAULT_SIGNATURE: {
-        "inputs": {saved_model_lib.IMAGES_KEY: "float32 (B, H, W, 3) in [0, 255]"},
-        "outputs": {saved_model_lib.STYLIZED_KEY: "float32 (B, H, W, 3) in [0, 255]"},
-    },
-    saved_model_lib.BYTES_SIGNATURE: {
-        "inputs": {saved_model_lib.IMAGE_BYTES_KEY: "string (B,) JPEG or PNG"},
-        "outputs": {saved_model_lib.PNG_BYTES_KEY: "string (B,) PNG"},
-    },
-}
+def signature_descriptions(num_styles=1):
+    """The serving signatures as the model card describes them."""
+    images = {saved_model_lib.IMAGES_KEY: "float32 (B, H, W, 3) in [0, 255]"}
+    stylized = {saved_model_lib.STYLIZED_KEY: "float32 (B, H, W, 3) in [0, 255]"}
+    image_bytes = {saved_model_lib.IMAGE_BYTES_KEY: "string (B,) JPEG or PNG"}
+    png = {saved_model_lib.PNG_BYTES_KEY: "string (B,) PNG"}
+    if num_styles == 1:
+        return {
+            saved_model_lib.DEFAULT_SIGNATURE: {"inputs": images, "outputs": stylized},
+            saved_model_lib.BYTES_SIGNATURE: {"inputs": image_bytes, "outputs": png},
+        }
+    style = {saved_model_lib.STYLE_KEY: f"int32 (B,) style index in [0, {num_styles})"}
+    weights = {
+        saved_model_lib.STYLE_WEIGHTS_KEY:
+            f"float32 (B, {num_styles}) non-negative, divided by each row's sum"
+    }
+    return {
+        saved_model_lib.DEFAULT_SIGNATURE: {"inputs": {**images, **weights}, "outputs": stylized},
+        saved_model_lib.STYLE_SIGNATURE: {"inputs": {**images, **style}, "outputs": stylized},
+        saved_model_lib.BYTES_SIGNATURE: {"inputs": {**image_bytes, **style}, "outputs": png},
+    }
 
 
 def summary_rows(style, version, saved_model, tflite_entries):

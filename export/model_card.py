@@ -66,13 +66,16 @@ def build_model_card(
     saved_model=None,
     tflite=None,
     verification_images=None,
+    styles=None,
 ):
-    """Assembles the model card dict (see module docstring)."""
+    """Assembles the model card dict (see module docstring); `styles` are
+    the network's style names in index order (default `[style]`)."""
     _, style_image = style_from_config(training_config)
     return _clean(
         {
             "model_card_version": 1,
             "style": {"name": style, "image": style_image},
+            "styles": list(styles or [style]),
             "version": version,
             "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
                 timespec="seconds"

@@ -8,7 +8,19 @@ Signatures (see `saved_model_cli show --dir DIR --all`):
   (what REST clients send as {"b64": ...}) -> `png_bytes` string (B,) of
   PNG files of the same sizes. Images in one request may differ in size.
 
-Both refuse requests over `max_pixels` (summed over the batch) and images with
+A multi-style network (`TransformNet(num_styles=N)`) gets style inputs:
+
+- `serving_default`: `images` and `style_weights` float32 (B, N), each row
+  non-negative with a positive sum (divided by it: [1, 1] is half of each).
+- `serving_style`: `images` and `style` int32 (B,), each a style index in
+  [0, N) (REST clients need no vector).
+- `serving_bytes`: `image_bytes` and `style` int32 (B,).
+
+The style names, in index order, are the module's `style_names` variable
+(and the model card's `styles`). A single-style network's SavedModel is as
+before: no style inputs.
+
+All refuse requests over `max_pixels` (summed over the batch) and images with
 a side under `min_side` with InvalidArgument before any large allocation; the
 bytes path reads the sizes from the JPEG/PNG headers *before* decoding, so a
 small file that would decompress to a huge image ("decompression bomb") is
@@ -21,8 +33,11 @@ IMAGES_KEY = "images"
 STYLIZED_KEY = "stylized_images"
 IMAGE_BYTES_KEY = "image_bytes"
 PNG_BYTES_KEY = "png_bytes"
+STYLE_WEIGHTS_KEY = "style_weights"
+STYLE_KEY = "style"
 DEFAULT_SIGNATURE = "serving_default"
 BYTES_SIGNATURE = "serving_bytes"
+STYLE_SIGNATURE = "serving_style"
 
 DEFAULT_MAX_PIXELS = 4096 * 4096
 # TransformNet's 9x9 reflect padding needs at least 5 pixels per side.
@@ -83,11 +98,42 @@ def encoded_image_size(data):
         )
 
 
+def normalized_style_weights(style_weights, batch):
+    """(B, N) weights divided by their row sums; InvalidArgument for a batch
+    mismatch, negative or non-finite weights, or a row that sums to <= 0."""
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(style_weights)[0], batch,
+            message="style_weights must have one row per image.",
+        ),
+        tf.debugging.assert_greater_equal(
+            style_weights, 0.0, message="style_weights must be non-negative.",
+        ),
+        tf.debugging.assert_positive(
+            tf.reduce_sum(style_weights, axis=1),
+            message="Each row of style_weights must sum to a positive number.",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return style_weights / tf.reduce_sum(style_weights, axis=1, keepdims=True)
+
+
+def one_hot_styles(style, num_styles):
+    """(B, N) one-hot weights of style indices (B,); InvalidArgument if out of range."""
+    checks = [
+        tf.debugging.assert_greater_equal(style, 0, message=f"style must be in [0, {num_styles})."),
+        tf.debugging.assert_less(style, num_styles, message=f"style must be in [0, {num_styles})."),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.one_hot(style, num_styles, dtype=tf.float32)
+
+
 class StylizeModule(tf.Module):
     """Serving wrapper around a `TransformNet` (or any image -> image model).
 
     Args:
-        model: Keras model mapping float32 (B, H, W, 3) in [0, 255] to the same.
+        model: Keras model mapping float32 (B, H, W, 3) in [0, 255] to the
+            same; with `num_styles` > 1 it also takes `style_weights`.
         max_pixels: int. Largest B·H·W a request may have.
         min_side: int. Smallest H or W accepted.
     """
@@ -97,30 +143,61 @@ class StylizeModule(tf.Module):
         self.model = model
         self.max_pixels = int(max_pixels)
         self.min_side = int(min_side)
+        self.num_styles = int(getattr(model, "num_styles", 1))
+        # One tf.function per signature, made per instance: saving traces
+        # every function the module holds, so it holds only those that fit.
+        images = tf.TensorSpec([None, None, None, 3], tf.float32, name=IMAGES_KEY)
+        image_bytes = tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_KEY)
+        if self.num_styles == 1:
+            self.serve_images = tf.function(self._images, input_signature=[images])
+            self.serve_bytes = tf.function(self._bytes, input_signature=[image_bytes])
+            return
+        self.style_names = tf.Variable(
+            list(model.style_names), trainable=False, dtype=tf.string, name="style_names"
+        )
+        weights = tf.TensorSpec([None, self.num_styles], tf.float32, name=STYLE_WEIGHTS_KEY)
+        style = tf.TensorSpec([None], tf.int32, name=STYLE_KEY)
+        self.serve_images = tf.function(self._weighted_images, input_signature=[images, weights])
+        self.serve_style = tf.function(self._style_images, input_signature=[images, style])
+        self.serve_bytes = tf.function(self._style_bytes, input_signature=[image_bytes, style])
 
-    def serve(self, images):
-        """Float32 (B, H, W, 3) in [0, 255] -> stylised, same shape and range."""
+    def serve(self, images, style_weights=None):
+        """Float32 (B, H, W, 3) in [0, 255] -> stylised, same shape and range.
+
+        `style_weights` (B, N), for a multi-style model only, are checked and
+        divided by their row sums (`normalized_style_weights`).
+        """
         shape = tf.shape(images)
         heights = tf.fill([shape[0]], shape[1])
         widths = tf.fill([shape[0]], shape[2])
         checks = _check_sizes(heights, widths, self.max_pixels, self.min_side)
         with tf.control_dependencies(checks):
             images = tf.clip_by_value(tf.identity(images), 0.0, 255.0)
-        stylized = self.model(images, training=False)
+        if style_weights is None:
+            stylized = self.model(images, training=False)
+        else:
+            weights = normalized_style_weights(style_weights, shape[0])
+            stylized = self.model(images, style_weights=weights, training=False)
         return tf.clip_by_value(tf.cast(stylized, tf.float32), 0.0, 255.0)
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, None, None, 3], tf.float32, name=IMAGES_KEY)
-        ]
-    )
-    def serve_images(self, images):
+    def _images(self, images):
         return {STYLIZED_KEY: self.serve(images)}
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None], tf.string, name=IMAGE_BYTES_KEY)]
-    )
-    def serve_bytes(self, image_bytes):
+    def _bytes(self, image_bytes):
+        return self.stylize_bytes(image_bytes)
+
+    def _weighted_images(self, images, style_weights):
+        return {STYLIZED_KEY: self.serve(images, style_weights)}
+
+    def _style_images(self, images, style):
+        return {STYLIZED_KEY: self.serve(images, one_hot_styles(style, self.num_styles))}
+
+    def _style_bytes(self, image_bytes, style):
+        return self.stylize_bytes(image_bytes, one_hot_styles(style, self.num_styles))
+
+    def stylize_bytes(self, image_bytes, style_weights=None):
+        """PNG files of the stylised JPEG/PNG files (B,); `style_weights`
+        (B, N) for a multi-style model."""
         sizes = tf.map_fn(
             encoded_image_size,
             image_bytes,
@@ -129,28 +206,36 @@ class StylizeModule(tf.Module):
         sizes = tf.reshape(sizes, [-1, 2])
         checks = _check_sizes(sizes[:, 0], sizes[:, 1], self.max_pixels, self.min_side)
 
-        def stylize_one(data):
+        def stylize_one(data, weights=None):
             image = tf.io.decode_image(data, channels=3, expand_animations=False)
             image = tf.cast(image[tf.newaxis], tf.float32)
             image.set_shape([1, None, None, 3])
-            stylized = self.serve(image)[0]
+            weights = None if weights is None else weights[tf.newaxis]
+            stylized = self.serve(image, weights)[0]
             return tf.io.encode_png(tf.cast(tf.round(stylized), tf.uint8))
 
         with tf.control_dependencies(checks):
             image_bytes = tf.identity(image_bytes)
+        if style_weights is None:
+            fn, elements = stylize_one, image_bytes
+        else:
+            fn, elements = (lambda item: stylize_one(*item)), (image_bytes, style_weights)
         png = tf.map_fn(
-            stylize_one,
-            image_bytes,
+            fn,
+            elements,
             fn_output_signature=tf.TensorSpec([], tf.string),
             parallel_iterations=1,  # one image in memory at a time
         )
         return {PNG_BYTES_KEY: png}
 
     def signatures(self):
-        return {
+        signatures = {
             DEFAULT_SIGNATURE: self.serve_images.get_concrete_function(),
             BYTES_SIGNATURE: self.serve_bytes.get_concrete_function(),
         }
+        if self.num_styles > 1:
+            signatures[STYLE_SIGNATURE] = self.serve_style.get_concrete_function()
+        return signatures
 
 
 def save(model, directory, max_pixels=DEFAULT_MAX_PIXELS, min_side=DEFAULT_MIN_SIDE):

@@ -2,7 +2,9 @@
 
 Conversion goes through a *frozen*, fixed-shape SavedModel with one signature,
 `stylize`: `images` float32 (1, H, W, 3) in [0, 255] -> `stylized_images`
-float32 (1, H, W, 3) in [0, 255]. Two findings on TF 2.21 / Keras 3 shaped this:
+float32 (1, H, W, 3) in [0, 255]; a multi-style network also takes
+`style_weights` float32 (1, N) (used as given: one-hot picks a style,
+non-negative weights summing to 1 blend). Two findings on TF 2.21 / Keras 3 shaped this:
 
 - `TFLiteConverter.from_keras_model` fails on this network, and converting the
   un-frozen SavedModel or concrete function keeps Keras 3's variables as
@@ -31,9 +33,11 @@ from tensorflow.python.framework import convert_to_constants
 
 from dstyle_tf import stylizers
 from dstyle_tf.errors import check_choice
+from export import styles as styles_lib
 
 SIGNATURE_KEY = "stylize"
 INPUT_NAME = "images"
+STYLE_WEIGHTS_NAME = "style_weights"
 OUTPUT_NAME = "stylized_images"
 VARIANTS = ("float32", "float16", "dynamic_int8", "int8")
 DEFAULT_SIZE = 384
@@ -60,15 +64,22 @@ def frozen_saved_model(model, directory, input_size=(DEFAULT_SIZE, DEFAULT_SIZE)
         `directory`.
     """
     height, width = input_size if input_size else (None, None)
-    spec = tf.TensorSpec([1, height, width, 3], tf.float32, name=INPUT_NAME)
-    run_model = tf.function(lambda images: model(images, training=False))
+    specs = [tf.TensorSpec([1, height, width, 3], tf.float32, name=INPUT_NAME)]
+    num_styles = styles_lib.num_styles(model)
+    if num_styles == 1:
+        run_model = tf.function(lambda images: model(images, training=False))
+    else:
+        specs.append(tf.TensorSpec([1, num_styles], tf.float32, name=STYLE_WEIGHTS_NAME))
+        run_model = tf.function(
+            lambda images, weights: model(images, style_weights=weights, training=False)
+        )
     frozen = convert_to_constants.convert_variables_to_constants_v2(
-        run_model.get_concrete_function(spec)
+        run_model.get_concrete_function(*specs)
     )
 
-    @tf.function(input_signature=[spec])
-    def stylize(images):
-        return {OUTPUT_NAME: tf.cast(frozen(images)[0], tf.float32)}
+    @tf.function(input_signature=specs)
+    def stylize(*inputs):
+        return {OUTPUT_NAME: tf.cast(frozen(*inputs)[0], tf.float32)}
 
     tf.saved_model.save(
         tf.Module(), directory, signatures={SIGNATURE_KEY: stylize.get_concrete_function()}
@@ -77,7 +88,7 @@ def frozen_saved_model(model, directory, input_size=(DEFAULT_SIZE, DEFAULT_SIZE)
 
 
 def convert(saved_model_dir, variant, representative_images=None, uint8_io=False,
-            int8_float_ops=INT8_FLOAT_OPS):
+            int8_float_ops=INT8_FLOAT_OPS, num_styles=1):
     """Converts a `frozen_saved_model` to TFLite.
 
     Args:
@@ -94,6 +105,9 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
             (selective quantisation); () quantises every op. Ignored with
             `uint8_io`, which is for integer-only accelerators (and which the
             selective-quantisation path does not support).
+        num_styles: the network's styles; with more than one, "int8"
+            calibration cycles through them (one-hot), and `uint8_io` is
+            refused (the style weights are not 0-255 pixels).
 
     Returns:
         The .tflite flatbuffer as bytes.
@@ -110,8 +124,10 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
         if representative_images is None:
             raise ValueError("The int8 variant needs representative_images.")
         images = [np.asarray(image, np.float32) for image in representative_images]
-        converter.representative_dataset = lambda: ([image[None]] for image in images)
+        converter.representative_dataset = lambda: _calibration_inputs(images, num_styles)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if uint8_io and num_styles > 1:
+            raise ValueError("uint8_io is for single-style models only.")
         if uint8_io:
             converter.inference_input_type = tf.uint8
             converter.inference_output_type = tf.uint8
@@ -135,6 +151,16 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
         ) from e
 
 
+def _calibration_inputs(images, num_styles):
+    """int8 calibration samples: each image, with a style in turn if several."""
+    for index, image in enumerate(images):
+        if num_styles == 1:
+            yield [image[None]]
+        else:
+            weights = np.eye(num_styles, dtype=np.float32)[index % num_styles]
+            yield {INPUT_NAME: image[None], STYLE_WEIGHTS_NAME: weights[None]}
+
+
 def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, DEFAULT_SIZE),
                 representative_images=None, uint8_io=False, prefix="stylize",
                 int8_float_ops=INT8_FLOAT_OPS):
@@ -149,7 +175,8 @@ def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, 
         saved = frozen_saved_model(model, os.path.join(scratch, "frozen"), input_size)
         for variant in variants:
             flatbuffer = convert(
-                saved, variant, representative_images, uint8_io, int8_float_ops
+                saved, variant, representative_images, uint8_io, int8_float_ops,
+                styles_lib.num_styles(model),
             )
             path = os.path.join(output_dir, f"{prefix}_{variant}_{size_tag}.tflite")
             with open(path, "wb") as f:
@@ -226,7 +253,8 @@ def psnr(reference, test, peak=255.0):
 
 
 def verify(tflite_path, model, images, num_threads=None, timing_runs=5):
-    """Compares a .tflite model with the Keras model on `images`.
+    """Compares a .tflite model with the Keras model on `images` (for every
+    style of a multi-style model and an even blend: `styles.style_cases`).
 
     Args:
         tflite_path: the converted model.
@@ -241,15 +269,17 @@ def verify(tflite_path, model, images, num_threads=None, timing_runs=5):
         `latency_ms` (median), `size_bytes`.
     """
     runner = stylizers.TFLiteStylizer(tflite_path, num_threads=num_threads)
+    cases = styles_lib.style_cases(styles_lib.num_styles(model))
     expected, actual = [], []
-    for image in images:
-        expected.append(np.asarray(model(image[None], training=False))[0].ravel())
-        actual.append(runner.run(image).ravel())
+    for weights in cases:
+        for image in images:
+            expected.append(styles_lib.keras_output(model, image[None], weights)[0].ravel())
+            actual.append(runner.run(image, weights).ravel())
     expected, actual = np.concatenate(expected), np.concatenate(actual)
     latencies = []
     for _ in range(timing_runs):
         start = time.perf_counter()
-        runner.run(images[0])
+        runner.run(images[0], cases[0])
         latencies.append(1000 * (time.perf_counter() - start))
     return {
         "psnr_db": psnr(expected, actual),

@@ -87,22 +87,25 @@ def _warmup_image(height, width):
     return np.round(image).astype(np.uint8)
 
 
-def warmup_records(model_name, image_size=(256, 256)):
-    """One warm-up request per signature, at `image_size` (height, width)."""
+def warmup_records(model_name, image_size=(256, 256), num_styles=1):
+    """One warm-up request per signature, at `image_size` (height, width);
+    a model with `num_styles` > 1 is asked for its first style."""
     image = _warmup_image(*image_size)
     png = io.BytesIO()
     Image.fromarray(image).save(png, format="PNG")
+    images = {saved_model.IMAGES_KEY: image[None].astype(np.float32)}
+    image_bytes = {saved_model.IMAGE_BYTES_KEY: np.array([png.getvalue()], dtype=object)}
+    if num_styles == 1:
+        return [
+            prediction_log(model_name, saved_model.DEFAULT_SIGNATURE, images),
+            prediction_log(model_name, saved_model.BYTES_SIGNATURE, image_bytes),
+        ]
+    weights = {saved_model.STYLE_WEIGHTS_KEY: np.eye(1, num_styles, dtype=np.float32)}
+    style = {saved_model.STYLE_KEY: np.zeros(1, np.int32)}
     return [
-        prediction_log(
-            model_name,
-            saved_model.DEFAULT_SIGNATURE,
-            {saved_model.IMAGES_KEY: image[None].astype(np.float32)},
-        ),
-        prediction_log(
-            model_name,
-            saved_model.BYTES_SIGNATURE,
-            {saved_model.IMAGE_BYTES_KEY: np.array([png.getvalue()], dtype=object)},
-        ),
+        prediction_log(model_name, saved_model.DEFAULT_SIGNATURE, {**images, **weights}),
+        prediction_log(model_name, saved_model.STYLE_SIGNATURE, {**images, **style}),
+        prediction_log(model_name, saved_model.BYTES_SIGNATURE, {**image_bytes, **style}),
     ]
 
 

@@ -50,6 +50,24 @@ def tiny_model_path(tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def tiny_multistyle_net():
+    """A tiny TransformNet with styles "wave", "scream", "starry" that differ
+    (random instance-norm γ and β; they start at ones and zeros)."""
+    from dstyle_tf.models import TransformNet
+
+    keras.utils.set_random_seed(0)
+    net = TransformNet(
+        filters=4, num_residual_blocks=1, num_styles=3, style_names=["wave", "scream", "starry"]
+    )
+    net.build()
+    rng = np.random.default_rng(1)
+    for variable in net.weights:
+        if variable.path.endswith(("/gamma", "/beta")):
+            variable.assign(rng.normal(1.0, 0.5, variable.shape).astype("float32"))
+    return net
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -231,5 +231,6 @@ def test_cli_helpfull_documents_every_flag():
     result = _run_cli("--helpfull")
 
     for flag in ("model", "input", "output", "max_size", "tile_size", "tile_overlap",
-                 "tile_context", "preserve_color", "overwrite", "jpeg_quality", "num_threads"):
+                 "tile_context", "preserve_color", "overwrite", "jpeg_quality", "num_threads",
+                 "style", "style_weights", "strength", "sheet"):
         assert re.search(rf"--(\[no\])?{flag}:", result.stdout), flag

@@ -1,6 +1,7 @@
-"""Instance normalisation, and its statistics shared across tiles.
+"""Instance normalisation (plain and conditional), and its statistics shared across tiles.
 
-Ulyanov et al. 2016. Statistics are taken in float32 even when the compute
+Ulyanov et al. 2016; conditional (a scale and offset per style, blended by
+style weights): Dumoulin, Shlens & Kudlur 2017. Statistics are taken in float32 even when the compute
 dtype is float16. For tiled inference of large images the layer can
 normalise with statistics measured over the whole image
 (`InstanceNormStatistics`), so a tiled result equals the one-pass result.
@@ -42,6 +43,10 @@ class InstanceNormalization(layers.Layer):
         )
 
     def call(self, inputs, statistics=None):
+        return self._normalize(inputs, self.gamma, self.beta, statistics)
+
+    def _normalize(self, inputs, gamma, beta, statistics):
+        """Normalises `inputs` and applies `gamma`, `beta` ((C,) or (B, 1, 1, C))."""
         x = ops.cast(inputs, "float32")
         fixed = None
         if statistics is not None:
@@ -54,15 +59,61 @@ class InstanceNormalization(layers.Layer):
             mean, variance = (ops.cast(v, "float32") for v in fixed)
         # Fold the affine terms into one multiply-add: fewer elementwise ops,
         # which is what dominates this layer on CPU and in TFLite.
-        scale = ops.rsqrt(variance + self.epsilon) * ops.cast(
-            self.gamma, "float32"
-        )
-        offset = ops.cast(self.beta, "float32") - mean * scale
+        scale = ops.rsqrt(variance + self.epsilon) * ops.cast(gamma, "float32")
+        offset = ops.cast(beta, "float32") - mean * scale
         return ops.cast(x * scale + offset, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
         config.update({"epsilon": self.epsilon})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="dstyle_tf")
+class ConditionalInstanceNormalization(InstanceNormalization):
+    """Instance normalisation with a scale and offset per style.
+
+    Dumoulin, Shlens & Kudlur 2017, "A Learned Representation for Artistic
+    Style" (ICLR): one network holds `num_styles` styles when only the
+    instance-norm parameters are per style. `gamma` and `beta` have shape
+    (num_styles, C); `call(inputs, style_weights)` normalises with
+    `gamma = style_weights @ gamma_s` and `beta = style_weights @ beta_s`
+    per image, so a one-hot row picks a style and non-negative weights
+    summing to 1 blend styles. The blend is taken in float32.
+
+    Args:
+        num_styles: int >= 1. Styles held.
+        epsilon: float. Added to the variance for numerical stability.
+
+    Example:
+    ```python
+    norm = ConditionalInstanceNormalization(num_styles=3)
+    y = norm(np.ones((2, 8, 8, 16)), np.eye(3)[[0, 2]])  # styles 0 and 2
+    ```
+    """
+
+    def __init__(self, num_styles, epsilon=1e-5, **kwargs):
+        super().__init__(epsilon=epsilon, **kwargs)
+        if int(num_styles) < 1:
+            raise ValueError(f"num_styles must be >= 1; got {num_styles}.")
+        self.num_styles = int(num_styles)
+
+    def build(self, input_shape):
+        shape = (self.num_styles, input_shape[-1])
+        self.gamma = self.add_weight(name="gamma", shape=shape, initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
+
+    def call(self, inputs, style_weights, statistics=None):
+        weights = ops.cast(style_weights, "float32")
+        gamma = ops.matmul(weights, ops.cast(self.gamma, "float32"))
+        beta = ops.matmul(weights, ops.cast(self.beta, "float32"))
+        return self._normalize(
+            inputs, gamma[:, None, None, :], beta[:, None, None, :], statistics
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_styles": self.num_styles})
         return config
 
 

@@ -20,6 +20,7 @@ from keras import layers
 from keras import ops
 
 from dstyle_tf.errors import check_choice
+from dstyle_tf.models.instance_norm import ConditionalInstanceNormalization
 from dstyle_tf.models.instance_norm import InstanceNormalization
 
 NORMALIZATIONS = ("batch", "instance")
@@ -139,8 +140,11 @@ class ReflectionPadding2D(layers.Layer):
         return config
 
 
-def apply_normalization(norm, x, training=None, statistics=None):
-    """Calls a normalisation layer; `statistics` only reaches instance norm."""
+def apply_normalization(norm, x, training=None, statistics=None, style_weights=None):
+    """Calls a normalisation layer; `statistics` only reaches instance norm,
+    `style_weights` only conditional instance norm."""
+    if isinstance(norm, ConditionalInstanceNormalization):
+        return norm(x, style_weights, statistics=statistics)
     if statistics is not None and isinstance(norm, InstanceNormalization):
         return norm(x, statistics=statistics)
     return norm(x, training=training)
@@ -151,8 +155,11 @@ def replicas_in_sync():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def make_normalization(normalization, dtype, name):
+def make_normalization(normalization, dtype, name, num_styles=1):
     """A normalisation layer: `"batch"` or `"instance"`.
+
+    With `num_styles` > 1 (instance norm only) the layer is a
+    `ConditionalInstanceNormalization` with a scale and offset per style.
 
     Batch norm built under a strategy with several replicas (MirroredStrategy,
     MultiWorkerMirroredStrategy) takes its statistics over the global batch
@@ -162,6 +169,13 @@ def make_normalization(normalization, dtype, name):
     weights are saved, so models load on any number of replicas.
     """
     check_choice("normalization", normalization, NORMALIZATIONS)
+    if num_styles > 1:
+        if normalization != "instance":
+            raise ValueError(
+                f"num_styles={num_styles} needs normalization='instance' (conditional "
+                f"instance norm); got {normalization!r}."
+            )
+        return ConditionalInstanceNormalization(num_styles, dtype=dtype, name=name)
     if normalization == "batch":
         return layers.BatchNormalization(
             momentum=0.9,
@@ -191,6 +205,8 @@ class ConvBlock(layers.Layer):
             on groups of this many pixels squared (`space_to_depth_conv`):
             same result, much faster for few output channels. The padded
             input's sides must be multiples of it.
+        num_styles: int. > 1: conditional instance norm with this many
+            styles; `call` then needs `style_weights` (B, num_styles).
     """
 
     def __init__(
@@ -202,6 +218,7 @@ class ConvBlock(layers.Layer):
         padding="reflect",
         activation=True,
         space_to_depth=1,
+        num_styles=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -212,6 +229,7 @@ class ConvBlock(layers.Layer):
         self.normalization = normalization
         self.padding = padding
         self.activation = activation
+        self.num_styles = num_styles
         if space_to_depth > 1 and strides != 1:
             raise ValueError("space_to_depth needs strides=1.")
         self.space_to_depth = space_to_depth
@@ -232,12 +250,12 @@ class ConvBlock(layers.Layer):
             name="conv",
         )
         self.norm = (
-            make_normalization(normalization, self.dtype_policy, "norm")
+            make_normalization(normalization, self.dtype_policy, "norm", num_styles)
             if normalization
             else None
         )
 
-    def call(self, inputs, training=None, statistics=None):
+    def call(self, inputs, training=None, statistics=None, style_weights=None):
         x = self.pad(inputs) if self.pad is not None else inputs
         if self.space_to_depth > 1:
             if self.padding == "zero":
@@ -251,7 +269,7 @@ class ConvBlock(layers.Layer):
         else:
             x = self.conv(x)
         if self.norm is not None:
-            x = apply_normalization(self.norm, x, training, statistics)
+            x = apply_normalization(self.norm, x, training, statistics, style_weights)
         if self.activation:
             x = ops.relu(x)
         return x
@@ -267,6 +285,7 @@ class ConvBlock(layers.Layer):
                 "padding": self.padding,
                 "activation": self.activation,
                 "space_to_depth": self.space_to_depth,
+                "num_styles": self.num_styles,
             }
         )
         return config
@@ -280,26 +299,31 @@ class ResidualBlock(layers.Layer):
         filters: int. Channels in and out.
         normalization: `"batch"` or `"instance"`.
         padding: `"reflect"` or `"zero"`.
+        num_styles: int. > 1: conditional instance norm (see `ConvBlock`).
     """
 
     def __init__(
-        self, filters, normalization="instance", padding="reflect", **kwargs
+        self, filters, normalization="instance", padding="reflect", num_styles=1,
+        **kwargs
     ):
         super().__init__(**kwargs)
         self.filters = filters
         self.normalization = normalization
         self.padding = padding
+        self.num_styles = num_styles
         common = dict(
-            normalization=normalization, padding=padding, dtype=self.dtype_policy
+            normalization=normalization, padding=padding, num_styles=num_styles,
+            dtype=self.dtype_policy,
         )
         self.block1 = ConvBlock(filters, 3, name="block1", **common)
         self.block2 = ConvBlock(
             filters, 3, activation=False, name="block2", **common
         )
 
-    def call(self, inputs, training=None, statistics=None):
-        x = self.block1(inputs, training=training, statistics=statistics)
-        x = self.block2(x, training=training, statistics=statistics)
+    def call(self, inputs, training=None, statistics=None, style_weights=None):
+        kwargs = dict(training=training, statistics=statistics, style_weights=style_weights)
+        x = self.block1(inputs, **kwargs)
+        x = self.block2(x, **kwargs)
         return inputs + x
 
     def get_config(self):
@@ -309,6 +333,7 @@ class ResidualBlock(layers.Layer):
                 "filters": self.filters,
                 "normalization": self.normalization,
                 "padding": self.padding,
+                "num_styles": self.num_styles,
             }
         )
         return config
@@ -327,6 +352,7 @@ class UpsampleBlock(layers.Layer):
         upsampling: `"transpose"` or `"resize_conv"`.
         normalization: `"batch"` or `"instance"`.
         padding: `"reflect"` or `"zero"` (for `"resize_conv"`).
+        num_styles: int. > 1: conditional instance norm (see `ConvBlock`).
     """
 
     def __init__(
@@ -335,6 +361,7 @@ class UpsampleBlock(layers.Layer):
         upsampling="transpose",
         normalization="instance",
         padding="reflect",
+        num_styles=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -343,6 +370,7 @@ class UpsampleBlock(layers.Layer):
         self.upsampling = upsampling
         self.normalization = normalization
         self.padding = padding
+        self.num_styles = num_styles
         if upsampling == "transpose":
             self.conv = layers.Conv2DTranspose(
                 filters,
@@ -354,7 +382,7 @@ class UpsampleBlock(layers.Layer):
                 name="conv",
             )
             self.norm = make_normalization(
-                normalization, self.dtype_policy, "norm"
+                normalization, self.dtype_policy, "norm", num_styles
             )
         else:
             self.conv = ConvBlock(
@@ -362,16 +390,21 @@ class UpsampleBlock(layers.Layer):
                 3,
                 normalization=normalization,
                 padding=padding,
+                num_styles=num_styles,
                 dtype=self.dtype_policy,
                 name="conv",
             )
             self.norm = None
 
-    def call(self, inputs, training=None, statistics=None):
+    def call(self, inputs, training=None, statistics=None, style_weights=None):
         if self.upsampling == "resize_conv":
             x = upsample_nearest(inputs)
-            return self.conv(x, training=training, statistics=statistics)
-        x = apply_normalization(self.norm, self.conv(inputs), training, statistics)
+            return self.conv(
+                x, training=training, statistics=statistics, style_weights=style_weights
+            )
+        x = apply_normalization(
+            self.norm, self.conv(inputs), training, statistics, style_weights
+        )
         return ops.relu(x)
 
     def get_config(self):
@@ -382,6 +415,7 @@ class UpsampleBlock(layers.Layer):
                 "upsampling": self.upsampling,
                 "normalization": self.normalization,
                 "padding": self.padding,
+                "num_styles": self.num_styles,
             }
         )
         return config

@@ -54,6 +54,36 @@ def _pad_to_multiple(x, height, width):
     return ops.reshape(x, (-1, padded_height, padded_width, x.shape[-1]))
 
 
+def default_style_names(num_styles):
+    """`["style"]` for one style, `["style_0", "style_1", ...]` for several."""
+    if num_styles == 1:
+        return ["style"]
+    return [f"style_{index}" for index in range(num_styles)]
+
+
+def check_style_names(style_names, num_styles):
+    """The style names as a list (defaults for None); ValueError if unusable."""
+    if num_styles < 1:
+        raise ValueError(f"num_styles must be >= 1; got {num_styles}.")
+    if style_names is None:
+        return default_style_names(num_styles)
+    if isinstance(style_names, str):
+        raise ValueError(f"style_names must be a list of names; got {style_names!r}.")
+    names = list(style_names)
+    if len(names) != num_styles:
+        raise ValueError(
+            f"style_names has {len(names)} names for {num_styles} styles: {names}."
+        )
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or "," in name or ":" in name:
+            raise ValueError(
+                f"Invalid style name {name!r}: use non-empty text without ',' or ':'."
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"style_names must be unique; got {names}.")
+    return names
+
+
 @keras.saving.register_keras_serializable(package="dstyle_tf")
 class TransformNet(keras.Model):
     """Feed-forward style transfer network (Johnson et al. 2016, ECCV).
@@ -74,15 +104,33 @@ class TransformNet(keras.Model):
         upsampling: `"transpose"` (paper) or `"resize_conv"` (nearest
             resize + conv, no checkerboard artefacts).
         padding: `"reflect"` (no dark borders) or `"zero"`.
+        num_styles: int. Styles the network holds. With more than one
+            (instance norm only), every instance norm is conditional
+            (Dumoulin, Shlens & Kudlur 2017, ICLR): it has a scale and
+            offset per style, and the network takes style weights.
+        style_names: the styles' names, in order (one per style; non-empty,
+            unique, without "," or ":"). Default `["style"]` for one style,
+            `["style_0", ...]` for several.
         **kwargs: passed to `keras.Model` (`name`, `dtype`, ...).
 
     Inputs are float (B, H, W, 3) RGB in [0, 255]; outputs float32 of the
-    same shape in [0, 255].
+    same shape in [0, 255]. A multi-style network is called as
+    `net(images, style_weights=w)` or `net([images, w])`, with `w` float
+    (B, num_styles): each image's normalisation uses γ = Σ_s w_s γ_s and
+    β = Σ_s w_s β_s, so a one-hot row picks a style and non-negative
+    weights summing to 1 blend styles (the network does not renormalise
+    them). A single-style network takes no style weights, and its config,
+    weights and `.keras` files are those of the networks before styles
+    existed (`num_styles` and `style_names` enter the config only when they
+    differ from the single-style defaults).
 
     Example:
     ```python
     net = TransformNet(normalization="instance", upsampling="resize_conv")
     stylized = net(np.random.uniform(0, 255, (1, 97, 131, 3)))  # (1, 97, 131, 3)
+
+    multi = TransformNet(num_styles=3, style_names=["wave", "scream", "starry"])
+    blend = multi(images, style_weights=[[0.5, 0.5, 0.0]])  # half wave, half scream
     ```
     """
 
@@ -93,6 +141,8 @@ class TransformNet(keras.Model):
         normalization="instance",
         upsampling="resize_conv",
         padding="reflect",
+        num_styles=1,
+        style_names=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -102,6 +152,8 @@ class TransformNet(keras.Model):
                 "filters must be >= 1 and num_residual_blocks >= 0; got "
                 f"{filters} and {num_residual_blocks}."
             )
+        self.num_styles = int(num_styles)
+        self.style_names = check_style_names(style_names, self.num_styles)
         self.filters = filters
         self.num_residual_blocks = num_residual_blocks
         self.normalization = normalization
@@ -110,6 +162,8 @@ class TransformNet(keras.Model):
 
         dtype = self.dtype_policy
         common = dict(normalization=normalization, padding=padding, dtype=dtype)
+        if self.num_styles > 1:  # Single-style blocks keep their old config.
+            common["num_styles"] = self.num_styles
         self.encoder = [
             ConvBlock(filters, 9, name="c9s1", **common),
             ConvBlock(2 * filters, 3, strides=2, name="d1", **common),
@@ -140,24 +194,34 @@ class TransformNet(keras.Model):
 
     def build(self, input_shape=(None, None, None, 3)):
         # Build on a small static shape; the layers are size agnostic.
-        self.call(ops.zeros((1, 16, 16, 3)))
+        weights = None
+        if self.num_styles > 1:
+            weights = ops.one_hot(ops.zeros((1,), "int32"), self.num_styles)
+        self.call(ops.zeros((1, 16, 16, 3)), style_weights=weights)
         self.built = True
 
-    def call(self, inputs, training=None, statistics=None):
+    def call(self, inputs, style_weights=None, training=None, statistics=None):
         """Stylises float (B, H, W, 3) images in [0, 255].
 
         Args:
-            inputs: the images.
+            inputs: the images, or `[images, style_weights]`.
+            style_weights: float (B, num_styles), for multi-style networks
+                only (required there): each image's mix of styles.
             training: batch norm mode.
             statistics: optional `InstanceNormStatistics` (eager only): use
                 the whole image's instance-norm statistics for a tile, and/or
                 record this input's. See `dstyle_tf.tiling`.
         """
+        if isinstance(inputs, (list, tuple)):
+            inputs, style_weights = inputs
+        style_weights = self._check_style_weights(style_weights)
         x = ops.cast(inputs, self.compute_dtype)
         height, width = ops.shape(x)[1], ops.shape(x)[2]
         x = _pad_to_multiple(x, height, width)
         x = x / 127.5 - 1.0
         kwargs = dict(training=training, statistics=statistics)
+        if style_weights is not None:
+            kwargs["style_weights"] = style_weights
         for block in self.encoder + self.residuals + self.decoder:
             x = block(x, **kwargs)
         x = self.output_conv(x, training=training)
@@ -167,7 +231,33 @@ class TransformNet(keras.Model):
                 return x  # static shape, nothing was padded
         return x[:, :height, :width, :]
 
+    def _check_style_weights(self, style_weights):
+        """float32 (B, num_styles) weights, or None for a single-style net."""
+        if self.num_styles == 1:
+            if style_weights is not None:
+                raise ValueError(
+                    "This network holds one style: it takes no style_weights."
+                )
+            return None
+        if style_weights is None:
+            raise ValueError(
+                f"This network holds {self.num_styles} styles "
+                f"({', '.join(self.style_names)}): pass style_weights of shape "
+                f"(batch, {self.num_styles})."
+            )
+        style_weights = ops.cast(style_weights, "float32")
+        if len(style_weights.shape) != 2 or style_weights.shape[-1] not in (
+            None, self.num_styles
+        ):
+            raise ValueError(
+                f"style_weights must have shape (batch, {self.num_styles}); "
+                f"got {tuple(style_weights.shape)}."
+            )
+        return style_weights
+
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list) and len(input_shape) == 2:
+            input_shape = input_shape[0]  # [images, style_weights]
         return tuple(input_shape)
 
     @property
@@ -186,4 +276,10 @@ class TransformNet(keras.Model):
                 "padding": self.padding,
             }
         )
+        # Omitted at the single-style defaults: such configs (and .keras
+        # files) stay exactly those of networks from before styles existed.
+        if self.num_styles > 1 or self.style_names != default_style_names(1):
+            config.update(
+                {"num_styles": self.num_styles, "style_names": list(self.style_names)}
+            )
         return config
