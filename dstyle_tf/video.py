@@ -154,6 +154,7 @@ def stylize_video(source, target, stylize_fn, smooth=0.0, progress=True, max_siz
         raise UserError(f"--output {target}: cannot write '{extension}' video; use one of {', '.join(VIDEO_EXTENSIONS)}.")
     smoother = TemporalSmoother(smooth)
     container = _open_input(av, source)
+    bar = None
     try:
         in_video = container.streams.video[0]
         in_audio = container.streams.audio[0] if container.streams.audio else None
@@ -167,17 +168,17 @@ def stylize_video(source, target, stylize_fn, smooth=0.0, progress=True, max_siz
                     _audio_stream(output, in_audio, extension) if in_audio else (None, False)
                 )
                 count = _transcode(
-                    container, in_video, in_audio, output, out_video, out_audio, copy_audio,
+                    av, container, in_video, in_audio, output, out_video, out_audio, copy_audio,
                     lambda frame: smoother(stylize_fn(frame)), size, bar,
                 )
-        if bar is not None:
-            bar.close()
+            if not count:  # Raised inside: no empty file replaces the target.
+                raise UserError(f"{source}: contains no video frames.")
     except av.FFmpegError as e:
         raise UserError(f"{source}: video could not be decoded or encoded ({_reason(e)}).") from None
     finally:
+        if bar is not None:
+            bar.close()
         container.close()
-    if not count:
-        raise UserError(f"{source}: contains no video frames.")
     return count
 
 
@@ -188,9 +189,8 @@ def _output_size(width, height, max_size):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _transcode(container, in_video, in_audio, output, out_video, out_audio, copy_audio, fn, size, bar):
+def _transcode(av, container, in_video, in_audio, output, out_video, out_audio, copy_audio, fn, size, bar):
     """Demuxes both tracks in file order, so memory stays constant."""
-    av = sys.modules["av"]
     count = 0
     streams = [in_video] + ([in_audio] if in_audio is not None else [])
     for packet in container.demux(*streams):

@@ -186,3 +186,26 @@ def test_cli_video_and_bad_video_files(clip, tmp_path, tiny_model_path):
         assert failed.returncode == 2, failed.stderr
         assert lines == [f"error: {tmp_path / name}: not a readable video (Invalid data found when processing input)."]
         assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("kind", ["saved_model", "tflite"])
+def test_exported_models_stylise_video(clip, tmp_path, tiny_model_path, kind):
+    """SavedModel and fixed-size .tflite (frames tiled into 32×32 inputs) work too."""
+    from export import saved_model
+    from export import tflite
+    from export.exporter import load_keras_model
+
+    model = load_keras_model(tiny_model_path)
+    if kind == "saved_model":
+        path = tmp_path / "saved_model"
+        saved_model.save(model, str(path))
+    else:
+        frozen = tflite.frozen_saved_model(model, str(tmp_path / "frozen"), input_size=(16, 16))
+        path = tmp_path / "model.tflite"
+        path.write_bytes(tflite.convert(frozen, "float32"))
+    target = tmp_path / "out.mkv"
+    stylize_paths(StylizeConfig(model=str(path), input=clip, output=str(target)))
+    frames, fps, size, duration = probe(target)
+    assert len(frames) == FRAMES and fps == FPS and size == (WIDTH, HEIGHT) and duration
+    expected = stylize.stylize_image(probe(clip)[0][5].astype(np.float32), stylize.load_stylizer(str(path)))
+    assert np.corrcoef(frames[5].ravel(), expected.ravel())[0, 1] > 0.9
