@@ -209,3 +209,16 @@ def test_exported_models_stylise_video(clip, tmp_path, tiny_model_path, kind):
     assert len(frames) == FRAMES and fps == FPS and size == (WIDTH, HEIGHT) and duration
     expected = stylize.stylize_image(probe(clip)[0][5].astype(np.float32), stylize.load_stylizer(str(path)))
     assert np.corrcoef(frames[5].ravel(), expected.ravel())[0, 1] > 0.9
+
+
+def test_folder_with_a_video_and_an_image(clip, tmp_path, tiny_model_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(open(clip, "rb").read())
+    image_io.save_image(folder / "still.png", _frame(0).astype(np.float32))
+    (folder / "broken.avi").write_text("not a video\n")
+    result = stylize_paths(StylizeConfig(model=tiny_model_path, input=str(folder), output=str(tmp_path / "out")))
+    assert [source for source, _ in result.failures] == [str(folder / "broken.avi")]
+    assert "not a readable video" in result.failures[0][1]
+    assert sorted(os.listdir(tmp_path / "out")) == ["clip.mp4", "still.png"]
+    assert len(probe(tmp_path / "out" / "clip.mp4")[0]) == FRAMES
