@@ -3,8 +3,9 @@
 `stylize_video(source, target, stylize_fn)` decodes `source`, stylises each
 frame and encodes `target`, streaming: one decoded and one stylised frame are
 in memory at a time, whatever the clip's length. The output keeps the frame
-rate (each frame's timestamp), the frame size and the audio track (copied
-as is when the output container accepts its codec, re-encoded otherwise).
+rate (each frame's timestamp), the frame size, the display rotation (phone
+clips) and the audio track (copied as is when the output container accepts
+its codec, re-encoded otherwise); other tracks (subtitles, data) are dropped.
 The video codec follows the output extension: H.264 for .mp4, .mov and
 .mkv, VP9 for .webm, MPEG-4 Part 2 for .avi. The file appears only when
 complete (`atomic.replacing`).
@@ -206,6 +207,9 @@ def _transcode(av, container, in_video, in_audio, output, out_video, out_audio, 
                     output.mux(out_audio.encode(frame))
             continue
         for frame in packet.decode():
+            if count == 0 and frame.rotation:
+                # Phone clips store frames sideways with a display rotation: keep it.
+                out_video.set_display_rotation(frame.rotation)
             image = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
             stylized = fn(image.astype(np.float32))
             pixels = np.clip(np.rint(stylized), 0, 255).astype(np.uint8)

@@ -27,11 +27,13 @@ def _frame(index):
     return image
 
 
-def write_clip(path, audio=True):
+def write_clip(path, audio=True, rotation=0):
     """8 frames of 32×24 at 10 fps (H.264) and 0.8 s of a 440 Hz sine (AAC)."""
     with av.open(str(path), "w") as output:
         stream = output.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)  # As a phone held upright records.
         stream.options = {"crf": "0"}  # lossless: the test frames are exact
         if audio:
             sound = output.add_stream("aac", rate=SAMPLE_RATE)
@@ -102,12 +104,14 @@ def test_cli_library_stylises_with_a_keras_model(clip, tmp_path, tiny_model_path
     assert np.abs(frames[3] - source_frames[3].astype(float)).mean() > 20  # Really stylised.
 
 
-def test_clip_without_audio_and_odd_downscaled_size(tmp_path):
-    source = write_clip(tmp_path / "silent.mov", audio=False)
+def test_clip_without_audio_odd_downscaled_size_and_rotation(tmp_path):
+    source = write_clip(tmp_path / "silent.mov", audio=False, rotation=90)
     target = tmp_path / "small.mp4"
     video.stylize_video(source, target, _invert, progress=False, max_size=25)
     frames, fps, size, duration = probe(target)
     assert size == (25, 19) and len(frames) == FRAMES and fps == FPS and duration is None
+    with av.open(str(target)) as container:
+        assert next(container.decode(video=0)).rotation == 90
 
 
 def test_smoothing_blends_consecutive_outputs():
