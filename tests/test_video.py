@@ -226,3 +226,14 @@ def test_folder_with_a_video_and_an_image(clip, tmp_path, tiny_model_path):
     assert "not a readable video" in result.failures[0][1]
     assert sorted(os.listdir(tmp_path / "out")) == ["clip.mp4", "still.png"]
     assert len(probe(tmp_path / "out" / "clip.mp4")[0]) == FRAMES
+
+
+def test_audio_is_re_encoded_when_the_container_cannot_take_it(clip, tmp_path):
+    video.stylize_video(clip, tmp_path / "mp3.avi", _invert, progress=False)
+    video.stylize_video(tmp_path / "mp3.avi", tmp_path / "back.mp4", _invert, progress=False)
+    with av.open(str(tmp_path / "mp3.avi")) as avi, av.open(str(tmp_path / "back.mp4")) as mp4:
+        assert avi.streams.audio[0].codec_context.codec.canonical_name == "mp3"
+        assert mp4.streams.audio[0].codec_context.name == "aac"
+    frames, fps, size, duration = probe(tmp_path / "back.mp4")
+    assert len(frames) == FRAMES and fps == FPS and duration == pytest.approx(0.8, abs=0.5)
+    assert np.abs(frames[2] - probe(clip)[0][2].astype(float)).mean() < 6  # Inverted twice.
