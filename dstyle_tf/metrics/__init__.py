@@ -12,6 +12,8 @@ like scikit-learn's `(y_true, y_pred)`.
   `similarity` (SIM), `kl_divergence` (KL), `saliency_preservation`;
 - image quality: `ssim` of luminance, `luminance`, `gaussian_blur`;
 - style: `gram_distance`, `content_distance`, `style_strength` on feature maps;
+- temporal: `synthetic_clip`, `warp`, `warping_error`, `flicker` (warping
+  error of a stylised synthetic clip with known motion);
 - one pair / a folder: `structure_metrics`, `aggregate`, `METRIC_DIRECTIONS`.
 
 Example:
@@ -53,3 +55,8 @@ from dstyle_tf.metrics.style_metrics import style_strength
 from dstyle_tf.metrics.summary import METRIC_DIRECTIONS
 from dstyle_tf.metrics.summary import aggregate
 from dstyle_tf.metrics.summary import structure_metrics
+from dstyle_tf.metrics.temporal import FLICKER_METRICS
+from dstyle_tf.metrics.temporal import flicker
+from dstyle_tf.metrics.temporal import synthetic_clip
+from dstyle_tf.metrics.temporal import warp
+from dstyle_tf.metrics.temporal import warping_error

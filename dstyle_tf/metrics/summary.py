@@ -20,7 +20,8 @@ from dstyle_tf.metrics.saliency import saliency_preservation
 
 HIGHER, LOWER = "higher", "lower"
 
-# Every metric name produced by `structure_metrics` and `style_strength`.
+# Every metric name produced by `structure_metrics`, `style_strength` and
+# `flicker` (the input clip's own error, "flicker_input_error", is no score).
 METRIC_DIRECTIONS = {
     "depth_ssi_rmse": LOWER,
     "depth_spearman": HIGHER,
@@ -39,6 +40,8 @@ METRIC_DIRECTIONS = {
     "ssim": HIGHER,
     "gram_distance": LOWER,
     "content_distance": LOWER,
+    "flicker_warp_error": LOWER,
+    "flicker_ratio": LOWER,
 }
 
 
