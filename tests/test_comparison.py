@@ -45,9 +45,11 @@ def test_gallery_has_a_column_per_method_and_a_row_per_photo(rng):
         (rng.uniform(0, 255, (40, 40, 3)), {l: np.zeros((40, 40, 3)) for l in comparison.LABELS}),
     ]
     picture = comparison.gallery(rows, width=64)
-    assert picture.size == (3 * 64 + 2 * 4, 24 + 2 * (64 + 4))
+    # Each row as high as its photo at the cell width: 48 and 64 pixels.
+    assert picture.size == (3 * 64 + 2 * 4, 24 + 48 + 64 + 2 * 4)
     pixels = np.asarray(picture)
-    assert pixels[24 + 64 + 4 + 10, 2 * (64 + 4) + 32].max() == 0  # the black output of row 2
+    assert pixels[24 + 48 + 4 + 10, 2 * (64 + 4) + 32].max() == 0  # the black output of row 2
+    assert pixels[24 + 10, 64 + 4 + 32].min() == 200  # the grey output of row 1
 
 
 @pytest.mark.slow

@@ -103,21 +103,22 @@ def gallery(rows, width=256):
     Args:
         rows: list of (photo, {label: stylized}) float RGB arrays.
     """
-    height = max(round(width * p.shape[0] / p.shape[1]) for p, _ in rows)
+    heights = [round(width * p.shape[0] / p.shape[1]) for p, _ in rows]
     header, gap = 24, 4
     columns = ("photo", *LABELS)
     canvas = Image.new(
-        "RGB", (len(columns) * (width + gap) - gap, header + len(rows) * (height + gap)), "white"
+        "RGB", (len(columns) * (width + gap) - gap, header + sum(heights) + gap * len(rows)), "white"
     )
     draw = ImageDraw.Draw(canvas)
     text_font = font(15)
     for c, column in enumerate(columns):
         w, _ = text_size(draw, TITLES[column], text_font)
         draw.text((c * (width + gap) + (width - w) // 2, 4), TITLES[column], fill=(20, 20, 20), font=text_font)
-    for r, (photo, outputs) in enumerate(rows):
+    top = header
+    for (photo, outputs), height in zip(rows, heights):
         for c, image in enumerate([photo, *(outputs[label] for label in LABELS)]):
-            cell = fit_cell(image, (width, height))
-            canvas.paste(cell, (c * (width + gap), header + r * (height + gap)))
+            canvas.paste(fit_cell(image, (width, height)), (c * (width + gap), top))
+        top += height + gap
     return canvas
 
 
