@@ -104,7 +104,7 @@ def test_demo_and_structure_are_offline_and_differ_only_in_structure_terms():
     assert a.vgg.weights == "hed" and a.data.source == "skimage"
     assert a.style.image == "starry_night"
     assert a.loss.edge_weight == 0.0 and a.loss.depth_weight == 0.0
-    assert b.loss.edge_weight > 0 and b.edge.backend == "laplacian"
+    assert b.loss.edge_weight > 0 and b.edge.backend == "hed" and b.loss.depth_weight == 0
     a, b = a.to_dict(), b.to_dict()
     for section in ("loss", "depth", "edge"):
         a.pop(section), b.pop(section)
