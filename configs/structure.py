@@ -30,7 +30,7 @@ def get_config(arg=None):
     config = demo.get_config(arg)
 
     # Calibrated with the gradient shares (docs/results.md): at λe = 1e4 the
-    # HED term takes 5–34% (mean 15%) of ‖∇W‖ over a 1,000-step run.
+    # HED term takes 4–34% (mean 14%) of ‖∇W‖ over a 1,000-step run.
     config.edge.backend = "hed"
     config.edge.weights = "hed"
     config.loss.edge_weight = 10000.0
