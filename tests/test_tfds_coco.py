@@ -60,7 +60,9 @@ def test_paper_data_path_gets_as_far_as_the_download(tmp_path, monkeypatch):
         data_lib.make_dataset(_coco_config(tmp_path))
     # What stopped it is the (missing) network, not an import inside TFDS.
     assert "NetworkReached" in str(raised.value), str(raised.value)
-    assert set(requested) == COCO_2017_ARCHIVES
+    # The archives download in parallel and the first failure stops the
+    # rest, so how many were asked for depends on timing: only COCO's.
+    assert requested and set(requested) <= COCO_2017_ARCHIVES
 
 
 def _write_extracted_coco(root, rng):
