@@ -131,7 +131,8 @@ def run_comparison(config, log=print):
     from dstyle_tf.training import train
 
     runs = {}
-    for label, training_config in training_configs(config).items():
+    configs = training_configs(config)
+    for label, training_config in configs.items():
         runs[label] = os.path.join(config.workdir, label)
         log(f"training {label} ({training_config.train.steps} steps) in {runs[label]}")
         result = train(training_config, runs[label])
@@ -139,7 +140,7 @@ def run_comparison(config, log=print):
             raise TrainingInterrupted(label, result.interrupted)
     photos = os.path.join(config.workdir, "photos")
     drawn = write_held_out_photos(photos, config.extra_content)
-    style = training_configs(config)["johnson"].style.image
+    style = configs["johnson"].style.image
     output = os.path.join(config.workdir, "evaluation")
     evaluation = EvaluationConfig(
         models=[f"{label}={path}" for label, path in runs.items()],
