@@ -9,10 +9,16 @@ import ml_collections
 def get_base_config():
     config = ml_collections.ConfigDict()
     config.seed = 0
+    # A trained network (workdir or .keras file) to add this config's
+    # styles to (configs/add_style.py); "" = a new network.
+    config.init_from = ""
 
     config.style = ml_collections.ConfigDict()
     config.style.name = "style"  # Used for export paths and TensorBoard.
-    config.style.image = ""  # Path to the style image, or "synthetic".
+    # Path to the style image, a bundled style's name, or "synthetic"; a
+    # comma-separated list trains one network for several styles
+    # (configs/multistyle.py), named after the files.
+    config.style.image = ""
     config.style.size = 256  # Longer side of the style image; 0 keeps it.
 
     config.data = ml_collections.ConfigDict()
@@ -98,4 +104,10 @@ def get_base_config():
     config.train.jit_compile = False  # XLA
     # none | mirrored (all local GPUs) | multi_worker (machines from TF_CONFIG)
     config.train.distribute = "none"
+    # Several styles: per_batch (each step one style, in turn) | split (the
+    # batch's images spread over the styles).
+    config.train.style_mode = "per_batch"
+    # With init_from: train only the added styles' instance-norm scales and
+    # offsets, everything else frozen (configs/add_style.py).
+    config.train.train_only_new_styles = False
     return config

@@ -15,17 +15,15 @@ the_scream, composition_vii) or a style image path. Any folder of photos:
 `--config.data.source=folder --config.data.folder=/path/to/photos`.
 """
 
-import os
-
 from configs.common import get_base_config
-from dstyle_tf.styles import BUNDLED_STYLES
+from dstyle_tf.styles import style_name
 
 
 def get_config(arg=None):
     config = get_base_config()
     style = arg or "starry_night"
     config.style.image = style
-    config.style.name = style if style in BUNDLED_STYLES else os.path.splitext(os.path.basename(style))[0]
+    config.style.name = style_name(style)
     config.style.size = 256
 
     config.data.source = "skimage"

@@ -109,7 +109,8 @@ class ImageSampleCallback(keras.callbacks.Callback):
         if step == self.written_step:
             return
         self.written_step = step
-        stylized = self.model.transform_net(self.samples, training=False)
+        # The trainer's call spreads the samples over its styles.
+        stylized = self.model(self.samples, training=False)
         with self.writer.as_default():
             tf.summary.image(
                 f"{self.name}/content|stylized",

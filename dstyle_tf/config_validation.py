@@ -17,6 +17,9 @@ from dstyle_tf.models.layers import UPSAMPLINGS
 from dstyle_tf.models.vgg import keras_layer_name
 from dstyle_tf.styles import BUNDLED_STYLES
 from dstyle_tf.styles import resolve_style_image
+from dstyle_tf.styles import style_list
+from dstyle_tf.styles import style_name
+from dstyle_tf.trainer import STYLE_MODES
 
 DISTRIBUTE_MODES = ("none", "mirrored", "multi_worker")
 
@@ -30,6 +33,19 @@ def _positive(name, value):
         raise UserError(f"{name} must be a positive number; got {value!r}.")
 
 
+def _check_style_image(image):
+    if image == "synthetic":
+        return
+    path = resolve_style_image(image)
+    if not os.path.isfile(path):
+        raise UserError(f"Style image not found: {image}")
+    try:
+        with Image.open(path) as opened:
+            opened.verify()
+    except Exception as e:  # Pillow raises many types for bad files.
+        raise UserError(f"Style image {image} is not a readable image ({e}).") from None
+
+
 def validate_config(config):
     """Raises `UserError` naming the first bad field of a training config."""
     style = config.style
@@ -39,15 +55,27 @@ def validate_config(config):
             "or --config.style.image=style.jpg (or a bundled style: "
             f"{', '.join(BUNDLED_STYLES)})."
         )
-    if style.image != "synthetic":
-        path = resolve_style_image(style.image)
-        if not os.path.isfile(path):
-            raise UserError(f"Style image not found: {style.image}")
-        try:
-            with Image.open(path) as image:
-                image.verify()
-        except Exception as e:  # Pillow raises many types for bad files.
-            raise UserError(f"Style image {style.image} is not a readable image ({e}).") from None
+    images = style_list(style.image)
+    for image in images:
+        _check_style_image(image)
+    if len(images) > 1:
+        names = [style_name(image) for image in images]
+        if len(set(names)) != len(names):
+            raise UserError(
+                f"Style names must be unique; the style images give {', '.join(names)} "
+                "(rename the files)."
+            )
+        if config.model.normalization != "instance":
+            raise UserError(
+                "Several styles need model.normalization=instance (conditional "
+                f"instance norm); got {config.model.normalization}."
+            )
+    _choice("train.style_mode", config.train.get("style_mode", "per_batch"), STYLE_MODES)
+    if config.train.get("train_only_new_styles") and not config.get("init_from"):
+        raise UserError(
+            "train.train_only_new_styles needs --config.init_from=<workdir> "
+            "(the trained network to add styles to)."
+        )
     if style.size < 0:
         raise UserError(f"style.size must be >= 0; got {style.size}.")
 

@@ -58,6 +58,15 @@ def style_loss(out_features, target_grams):
     Returns:
         float32 scalar: Σ_j mean((G_j(ŷ) − G_j(y_s))²).
     """
+    return tf.reduce_mean(style_loss_per_image(out_features, target_grams))
+
+
+def style_loss_per_image(out_features, target_grams):
+    """`style_loss` of each image of the batch: float32 (B,).
+
+    Its mean over the batch is `style_loss`; with (B, C, C) targets each
+    image is compared with its own style (multi-style training).
+    """
     out_features = list(out_features)
     target_grams = list(target_grams)
     if len(out_features) != len(target_grams):
@@ -65,10 +74,10 @@ def style_loss(out_features, target_grams):
             f"style_loss needs one target Gram per style layer; got "
             f"{len(out_features)} feature maps and {len(target_grams)} Grams."
         )
-    total = tf.constant(0.0, tf.float32)
+    total = 0.0
     for features, target in zip(out_features, target_grams):
         diff = gram_matrix(features) - _f32(target)
-        total += tf.reduce_mean(tf.square(diff))
+        total += tf.reduce_mean(tf.square(diff), axis=(1, 2))
     return total
 
 

@@ -32,7 +32,10 @@ from dstyle_tf.models.edges import EdgeNetwork
 from dstyle_tf.models.transform_net import TransformNet
 from dstyle_tf.models.vgg import VGGFeatures
 from dstyle_tf.runtime import StopSignals
+from dstyle_tf.models.style_bank import add_styles
 from dstyle_tf.styles import resolve_style_image
+from dstyle_tf.styles import style_list
+from dstyle_tf.styles import style_name
 from dstyle_tf.runtime import dtype_policy
 from dstyle_tf.runtime import is_chief
 from dstyle_tf.runtime import make_strategy
@@ -43,14 +46,15 @@ from dstyle_tf.trainer import make_optimizer
 MODEL_FILE = "transform_net.keras"
 
 
-def load_style_image(config):
-    """The style image as float32 (H, W, 3) in [0, 255]."""
-    if config.image == "synthetic":
+def load_style_image(config, image=None):
+    """A style image (default `config.image`) as float32 (H, W, 3) in [0, 255]."""
+    image = image or config.image
+    if image == "synthetic":
         size = config.size or 256
         return data_lib.synthetic_images(1, size, seed=1234)[0]
     # The same reader as inference: EXIF orientation, any Pillow mode.
     try:
-        image = image_io.load_image(resolve_style_image(config.image))
+        image = image_io.load_image(resolve_style_image(image))
     except image_io.ImageReadError as e:
         raise UserError(f"Cannot read the style image {e}") from None
     if config.size:
@@ -61,14 +65,63 @@ def load_style_image(config):
     return tf.clip_by_value(image, 0.0, 255.0).numpy()
 
 
-def build_transform_net(config):
+def build_transform_net(config, style_names=None):
+    """A new `TransformNet`; with several `style_names`, a multi-style one."""
+    styles = {}
+    if style_names and len(style_names) > 1:
+        styles = dict(num_styles=len(style_names), style_names=list(style_names))
     return TransformNet(
         filters=config.filters,
         num_residual_blocks=config.num_residual_blocks,
         normalization=config.normalization,
         upsampling=config.upsampling,
         padding=config.padding,
+        **styles,
     )
+
+
+def style_names(config):
+    """The names of the styles a config trains (`style.image` may list several)."""
+    images = style_list(config.image)
+    if len(images) == 1:
+        return [config.name]
+    return [style_name(image) for image in images]
+
+
+def load_init_network(path):
+    """The trained network `init_from` names: a workdir or a `.keras` file."""
+    if os.path.isdir(path):
+        path = os.path.join(path, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise UserError(
+            f"init_from: no trained network at {path} (give a training workdir "
+            f"holding {MODEL_FILE}, or a .keras file)."
+        )
+    try:
+        net = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # a damaged or foreign file
+        raise UserError(f"init_from: cannot load {path}: {e}") from None
+    if not isinstance(net, TransformNet):
+        raise UserError(f"init_from: {path} holds a {type(net).__name__}, not a TransformNet.")
+    return net
+
+
+def initial_network(config):
+    """(f_W, its style index of each style the config trains).
+
+    Without `init_from`, a new network holding the config's styles. With
+    `init_from`, the trained network there with the config's styles added
+    after its own (its architecture, not `config.model`'s, is used).
+    """
+    names = style_names(config.style)
+    if not config.get("init_from"):
+        return build_transform_net(config.model, names), None
+    base = load_init_network(config.init_from)
+    try:
+        net = add_styles(base, names)
+    except ValueError as e:
+        raise UserError(f"init_from: {e}") from None
+    return net, list(range(base.num_styles, net.num_styles))
 
 
 def build_vgg(config):
@@ -96,10 +149,14 @@ def build_trainer(config):
     """The trainer with f_W and the frozen loss networks, built from config."""
     depth_net = build_depth_net(config.depth) if config.loss.depth_weight else None
     edge_net = build_edge_net(config.edge) if config.loss.edge_weight else None
+    transform_net, style_indices = initial_network(config)
     return StyleTransferTrainer(
-        transform_net=build_transform_net(config.model),
+        transform_net=transform_net,
         vgg=build_vgg(config.vgg),
-        style_image=load_style_image(config.style),
+        style_images=[load_style_image(config.style, image) for image in style_list(config.style.image)],
+        style_indices=style_indices,
+        style_mode=config.train.get("style_mode", "per_batch"),
+        train_only_styles=config.train.get("train_only_new_styles", False),
         depth_net=depth_net,
         edge_net=edge_net,
         content_weight=config.loss.content_weight,

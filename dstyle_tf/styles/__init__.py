@@ -24,3 +24,15 @@ def resolve_style_image(value):
     if not os.path.exists(path) and value in BUNDLED_STYLES:
         return style_path(value)
     return path
+
+
+def style_list(value):
+    """The style images of a config's `style.image`: one, or a comma list."""
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+def style_name(value):
+    """A style's name: a bundled style's own, else the image file's stem."""
+    if value in BUNDLED_STYLES:
+        return value
+    return os.path.splitext(os.path.basename(value))[0]

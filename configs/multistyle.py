@@ -1,0 +1,27 @@
+r"""One network for several styles (conditional instance norm, Dumoulin et al. 2017).
+
+The offline demo setup (`configs/demo.py`: HED's VGG-16 loss network,
+scikit-image's photos, a light network) with a list of style images; the
+network holds one scale and offset per style in every instance norm and
+everything else is shared.
+
+    python -m dstyle_tf.train --config=configs/multistyle.py --workdir=runs/multistyle
+    python -m dstyle_tf.train --config=configs/multistyle.py:a.jpg,b.jpg,c.jpg --workdir=runs/abc
+
+Argument after the colon: comma-separated style images or bundled style
+names (default: the four bundled paintings); each style is named after its
+file. Each step trains one style, in turn (`train.style_mode=per_batch`);
+`split` spreads every batch over the styles instead (docs/results.md
+compares the two). Add a style later with `configs/add_style.py`.
+"""
+
+from configs import demo
+from dstyle_tf.styles import BUNDLED_STYLES
+
+
+def get_config(arg=None):
+    config = demo.get_config()
+    config.style.image = arg or ",".join(BUNDLED_STYLES)
+    config.style.name = "multistyle"  # the export folder's name
+    config.train.style_mode = "per_batch"
+    return config
