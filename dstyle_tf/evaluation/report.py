@@ -2,7 +2,7 @@
 
 `build_report` turns metric rows into a dict (written as report.json):
 
-    {"methods": [{"label", "kind", "source"}], "images": [...],
+    {"methods": [{"label", "kind", "source", "style"}], "images": [...],
      "metrics": [...], "directions": {metric: "higher" | "lower"},
      "per_image": [rows], "summary": {label: {metric: {"mean", "std", ...}}},
      "best": {metric: [labels]}, "settings": {...}, "seconds": total}
@@ -80,7 +80,8 @@ def build_report(rows, methods, settings=None, seconds=None):
     images = list(dict.fromkeys(row["image"] for row in rows))
     return {
         "methods": [
-            {"label": m.label, "kind": m.kind, "source": m.source} for m in methods
+            {"label": m.label, "kind": m.kind, "source": m.source, "style": m.style}
+            for m in methods
         ],
         "images": images,
         "metrics": metrics,
