@@ -353,6 +353,11 @@ def model_specs(config):
     return [parse_model_spec(spec) if isinstance(spec, str) else tuple(spec) for spec in config.models]
 
 
+def trained_methods(config, styles):
+    """The `model_methods` of every `--model`, in order; `styles` as there."""
+    return [m for label, path in model_specs(config) for m in model_methods(label, path, styles)]
+
+
 def build_methods(config, style_images, judge, methods=None):
     """Methods from a config: each model (per style), then the optimisation
     baselines, once per style image.
@@ -364,10 +369,8 @@ def build_methods(config, style_images, judge, methods=None):
     from dstyle_tf.evaluation.styles import parse_style_specs
 
     if methods is None:
-        styles = parse_style_specs(config.style)
-        methods = [m for label, path in model_specs(config) for m in model_methods(label, path, styles)]
-    else:
-        methods = list(methods)
+        methods = trained_methods(config, parse_style_specs(config.style))
+    methods = list(methods)
     if config.optimize:
         options = dict(
             content_weight=config.content_weight,
@@ -461,9 +464,7 @@ def run_evaluation(config):
 
     photos = check_inputs(config)
     styles = parse_style_specs(config.style)
-    trained = [
-        m for label, path in model_specs(config) for m in model_methods(label, path, styles)
-    ]
+    trained = trained_methods(config, styles)
     names = list(dict.fromkeys([m.style for m in trained] + list(styles)))
     style_images = {name: load_style(style_image_for(name, styles), config.style_size) for name in names}
     judge = build_judge(config, style_images)
