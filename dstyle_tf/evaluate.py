@@ -108,12 +108,15 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     from dstyle_tf.evaluation.report import markdown_table
+    from dstyle_tf.evaluation.report import style_table
     from dstyle_tf.evaluation.runner import run_evaluation
 
     values = flags.FLAGS
     config = cli.config_from_flags(EvaluationConfig, values, models=list(values.model))
     report = cli.call(run_evaluation, config)
     print(markdown_table(report))
+    if style_table(report):
+        print(style_table(report))
     print(f"{len(report['images'])} image(s) in {report['seconds']:.1f}s. Report: {config.output}/report.md")
 
 

@@ -12,6 +12,7 @@ from dstyle_tf import image_io
 from dstyle_tf import metrics
 from dstyle_tf.data import synthetic_images
 from dstyle_tf.errors import UserError
+from dstyle_tf.evaluation import report as report_lib
 from dstyle_tf.evaluation import runner
 from dstyle_tf.evaluation import styles
 from dstyle_tf.models import TransformNet
@@ -122,3 +123,9 @@ def test_run_evaluation_reports_every_style_without_style_flag(files):
         assert report["summary"][label]["edge_f1"]["count"] == 2
     saved = json.loads((files / "out" / "report.json").read_text())
     assert {row["style"] for row in saved["per_image"]} == set(NAMES)
+    table = report_lib.style_table(report).splitlines()
+    assert table[0].startswith("| style | method | style: Gram distance | edge F1 |")
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in table[2:]}
+    assert set(rows) == {("wave", "multi/wave"), ("wave", "wave"), ("the_scream", "multi/the_scream")}
+    assert rows[("the_scream", "multi/the_scream")].endswith("| 1 |")  # alone: its own lowest
+    assert "## Per style" in (files / "out" / "report.md").read_text()
