@@ -8,7 +8,13 @@ r"""Measure structure preservation against style strength, side by side.
 Writes into --output: report.json (every number), report.md (mean ± std per
 metric and method, best in bold), sheet_<n>.png (per image: photo | results |
 depth maps | edge maps) and tradeoff.png (Gram distance against depth error,
-one point per method). See docs/evaluation.md. Offline machinery check:
+one point per method). A multi-style model is measured per style (methods
+<label>/<style>), each against its style's image:
+
+    python -m dstyle_tf.evaluate --model=multi=runs/four --model=wave=runs/wave \
+        --content=photos/ --style=wave,the_scream,starry_night,composition_vii --output=eval/four
+
+See docs/evaluation.md. Offline machinery check:
 --vgg_weights=random --depth_preset=random --depth_input_size=126.
 """
 
@@ -31,7 +37,13 @@ def define_flags():
         "training workdir, a SavedModel (or TF Serving) directory or a .tflite file.",
     )
     flags.DEFINE_string("content", None, "Folder of photos (searched recursively).", required=True)
-    flags.DEFINE_string("style", None, "The style image the models were trained on.", required=True)
+    flags.DEFINE_string(
+        "style", "",
+        "The style image(s) the models were trained on, comma-separated: paths, bundled style "
+        "names or name=path. A multi-style model is measured per style against the image of "
+        "that name (default: the bundled painting of that name); with several images a "
+        "single-style model uses the one named like its training style, else its label.",
+    )
     flags.DEFINE_string(
         "output", None, "Directory for report.json, report.md, sheets and tradeoff.png.",
         required=True,
@@ -96,12 +108,15 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     from dstyle_tf.evaluation.report import markdown_table
+    from dstyle_tf.evaluation.report import style_table
     from dstyle_tf.evaluation.runner import run_evaluation
 
     values = flags.FLAGS
     config = cli.config_from_flags(EvaluationConfig, values, models=list(values.model))
     report = cli.call(run_evaluation, config)
     print(markdown_table(report))
+    if style_table(report):
+        print(style_table(report))
     print(f"{len(report['images'])} image(s) in {report['seconds']:.1f}s. Report: {config.output}/report.md")
 
 

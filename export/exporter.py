@@ -111,61 +111,68 @@ def _directory_size(path, exclude=()):
     return total
 
 
-def _style_inputs(weights, batch):
-    """The style inputs of the SavedModel signatures for (N,) `weights`
-    (none for a single-style model): {float signature}, {style signature}."""
+def _style_requests(weights, batch, style_names):
+    """The SavedModel signatures that must reproduce (N,) `weights` (None for
+    a single-style model) on `batch` images, with their style inputs:
+    ([(image signature, inputs)], [(bytes signature, inputs)]). A style
+    (one-hot) is asked by weights, by index and by name; a blend by weights."""
     if weights is None:
-        return {}, None
-    by_weights = {saved_model_lib.STYLE_WEIGHTS_KEY: tf.constant(np.tile(weights, (batch, 1)))}
+        return [(saved_model_lib.DEFAULT_SIGNATURE, {})], [(saved_model_lib.BYTES_SIGNATURE, {})]
+    key = saved_model_lib.STYLE_KEY
+    images = [(saved_model_lib.DEFAULT_SIGNATURE,
+               {saved_model_lib.STYLE_WEIGHTS_KEY: tf.constant(np.tile(weights, (batch, 1)))})]
     if weights.max() < 1:  # a blend: no style index
-        return by_weights, None
-    return by_weights, {saved_model_lib.STYLE_KEY: tf.fill([batch], int(np.argmax(weights)))}
+        return images, []
+    index = int(np.argmax(weights))
+    by_index = {key: tf.fill([batch], index)}
+    by_name = {key: tf.fill([batch], style_names[index])}
+    images += [(saved_model_lib.STYLE_SIGNATURE, by_index),
+               (saved_model_lib.STYLE_NAME_SIGNATURE, by_name)]
+    return images, [(saved_model_lib.BYTES_SIGNATURE, by_index),
+                    (saved_model_lib.BYTES_NAME_SIGNATURE, by_name)]
 
 
 def verify_saved_model(directory, model, shapes=SAVED_MODEL_CHECK_SHAPES, timing_size=None):
-    """Reloads the SavedModel and compares its signatures with Keras, for
-    every style of a multi-style model and an even blend of them
-    (`styles.style_cases`).
+    """Reloads the SavedModel and compares every signature with Keras, for
+    every style of a multi-style model (asked by weights, index and name) and
+    an even blend of them (`styles.style_cases`).
 
     Returns:
         dict: `max_abs_diff` (float signatures, 0-255 scale), `bytes_max_abs_diff`
-        (PNG signature vs rounded Keras output), `checked_shapes`,
-        `checked_styles`, `latency_ms`.
+        (PNG signatures vs rounded Keras output), `checked_shapes`,
+        `checked_styles`, `checked_signatures`, `latency_ms`.
     """
     loaded = tf.saved_model.load(directory)
     serve = loaded.signatures[saved_model_lib.DEFAULT_SIGNATURE]
     cases = styles_lib.style_cases(styles_lib.num_styles(model))
+    names = list(getattr(model, "style_names", []))
     max_abs = bytes_max_abs = 0.0
+    checked = set()
     image = image_io.to_uint8(synthetic_images(1, 41, 59, seed=7)[0])
     png = tf.io.encode_png(image).numpy()
     for weights in cases:
         for index, (batch, height, width) in enumerate(shapes):
             images = np.stack(synthetic_images(batch, height, width, seed=100 + index))
             expected = styles_lib.keras_output(model, images, weights)
-            by_weights, by_index = _style_inputs(weights, batch)
-            outputs = [serve(images=tf.constant(images), **by_weights)]
-            if by_index is not None:
-                style_signature = loaded.signatures[saved_model_lib.STYLE_SIGNATURE]
-                outputs.append(style_signature(images=tf.constant(images), **by_index))
-            for output in outputs:
-                actual = output[saved_model_lib.STYLIZED_KEY].numpy()
+            for signature, inputs in _style_requests(weights, batch, names)[0]:
+                actual = loaded.signatures[signature](images=tf.constant(images), **inputs)
+                actual = actual[saved_model_lib.STYLIZED_KEY].numpy()
                 max_abs = max(max_abs, float(np.max(np.abs(actual - expected))))
-        _, by_index = _style_inputs(weights, 1)
-        if weights is not None and by_index is None:
-            continue  # the bytes signature takes style indices only
-        encoded = loaded.signatures[saved_model_lib.BYTES_SIGNATURE](
-            image_bytes=tf.constant([png]), **(by_index or {})
-        )[saved_model_lib.PNG_BYTES_KEY].numpy()[0]
-        decoded = tf.io.decode_png(encoded).numpy().astype(np.float32)
-        expected = styles_lib.keras_output(model, image[None].astype(np.float32), weights)
-        bytes_max_abs = max(
-            bytes_max_abs, float(np.max(np.abs(decoded - image_io.to_uint8(expected[0]))))
+                checked.add(signature)
+        expected = image_io.to_uint8(
+            styles_lib.keras_output(model, image[None].astype(np.float32), weights)[0]
         )
+        for signature, inputs in _style_requests(weights, 1, names)[1]:
+            encoded = loaded.signatures[signature](image_bytes=tf.constant([png]), **inputs)
+            decoded = tf.io.decode_png(encoded[saved_model_lib.PNG_BYTES_KEY].numpy()[0])
+            decoded = decoded.numpy().astype(np.float32)
+            bytes_max_abs = max(bytes_max_abs, float(np.max(np.abs(decoded - expected))))
+            checked.add(signature)
 
     latency = None
     if timing_size:
         images = tf.constant(np.stack(synthetic_images(1, *timing_size, seed=1)))
-        by_weights, _ = _style_inputs(cases[0], 1)
+        (_, by_weights), *_ = _style_requests(cases[0], 1, names)[0]
         times = []
         for _ in range(4):
             start = time.perf_counter()
@@ -177,6 +184,7 @@ def verify_saved_model(directory, model, shapes=SAVED_MODEL_CHECK_SHAPES, timing
         "bytes_max_abs_diff": bytes_max_abs,
         "checked_shapes": [list(shape) + [3] for shape in shapes],
         "checked_styles": len(cases),
+        "checked_signatures": sorted(checked),
         "latency_ms": latency,
     }
     if max_abs > SAVED_MODEL_TOLERANCE or bytes_max_abs > 1.0:
@@ -370,7 +378,9 @@ def _write_saved_model(model, directory, style, max_pixels, warmup_size, timing_
     `directory`; returns the model card's `saved_model` section."""
     logging.info("Writing SavedModel to %s", directory)
     saved_model_lib.save(model, directory, max_pixels=max_pixels)
-    records = warmup.warmup_records(style, warmup_size, styles_lib.num_styles(model))
+    records = warmup.warmup_records(
+        style, warmup_size, styles_lib.num_styles(model), getattr(model, "style_names", None)
+    )
     warmup.write_warmup_file(directory, records)
     if timing_size[0] * timing_size[1] > max_pixels:
         timing_size = None
@@ -396,6 +406,9 @@ def signature_descriptions(num_styles=1):
             saved_model_lib.BYTES_SIGNATURE: {"inputs": image_bytes, "outputs": png},
         }
     style = {saved_model_lib.STYLE_KEY: f"int32 (B,) style index in [0, {num_styles})"}
+    style_name = {
+        saved_model_lib.STYLE_KEY: "string (B,) style name (model card `styles`) or index as text"
+    }
     weights = {
         saved_model_lib.STYLE_WEIGHTS_KEY:
             f"float32 (B, {num_styles}) non-negative, divided by each row's sum"
@@ -404,6 +417,10 @@ def signature_descriptions(num_styles=1):
         saved_model_lib.DEFAULT_SIGNATURE: {"inputs": {**images, **weights}, "outputs": stylized},
         saved_model_lib.STYLE_SIGNATURE: {"inputs": {**images, **style}, "outputs": stylized},
         saved_model_lib.BYTES_SIGNATURE: {"inputs": {**image_bytes, **style}, "outputs": png},
+        saved_model_lib.STYLE_NAME_SIGNATURE: {
+            "inputs": {**images, **style_name}, "outputs": stylized},
+        saved_model_lib.BYTES_NAME_SIGNATURE: {
+            "inputs": {**image_bytes, **style_name}, "outputs": png},
     }
 
 

@@ -15,7 +15,11 @@ A multi-style network (`TransformNet(num_styles=N)`) gets style inputs:
 - `serving_style`: `images` and `style` int32 (B,), each a style index in
   [0, N) (REST clients need no vector).
 - `serving_bytes`: `image_bytes` and `style` int32 (B,).
+- `serving_style_name`: `images` and `style` string (B,), each a style name
+  or its index as text ("wave", "2"): a REST client sends `"style": "wave"`.
+- `serving_bytes_name`: `image_bytes` and `style` string (B,), the same.
 
+An unknown name is refused with InvalidArgument listing the model's styles.
 The style names, in index order, are the module's `style_names` variable
 (and the model card's `styles`). A single-style network's SavedModel is as
 before: no style inputs.
@@ -38,6 +42,8 @@ STYLE_KEY = "style"
 DEFAULT_SIGNATURE = "serving_default"
 BYTES_SIGNATURE = "serving_bytes"
 STYLE_SIGNATURE = "serving_style"
+STYLE_NAME_SIGNATURE = "serving_style_name"
+BYTES_NAME_SIGNATURE = "serving_bytes_name"
 
 DEFAULT_MAX_PIXELS = 4096 * 4096
 # TransformNet's 9x9 reflect padding needs at least 5 pixels per side.
@@ -128,6 +134,33 @@ def one_hot_styles(style, num_styles):
         return tf.one_hot(style, num_styles, dtype=tf.float32)
 
 
+def style_indices(style, style_names):
+    """int32 (B,) indices of styles given as text (B,): a name of
+    `style_names`, else a 0-based index written in digits (" 2" too), as
+    `stylize --style` reads them. InvalidArgument, listing the model's
+    styles and the refused values, for anything else."""
+    names = tf.constant(list(style_names))
+    count = len(style_names)
+    matches = tf.equal(style[:, tf.newaxis], names[tf.newaxis, :])
+    by_name = tf.argmax(tf.cast(matches, tf.int32), axis=1, output_type=tf.int32)
+    digits = tf.strings.strip(style)
+    # At most 9 digits: to_number cannot overflow int32.
+    is_number = tf.strings.regex_full_match(digits, "[0-9]{1,9}")
+    by_number = tf.strings.to_number(tf.where(is_number, digits, "-1"), tf.int32)
+    index = tf.where(
+        tf.reduce_any(matches, axis=1), by_name, tf.where(is_number, by_number, -1)
+    )
+    known = tf.logical_and(index >= 0, index < count)
+    listed = ", ".join(f"{i} {name}" for i, name in enumerate(style_names))
+    check = tf.debugging.Assert(
+        tf.reduce_all(known),
+        [f"Unknown style; the styles of this model are: {listed}. Refused:",
+         tf.boolean_mask(style, tf.logical_not(known))],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(index)
+
+
 class StylizeModule(tf.Module):
     """Serving wrapper around a `TransformNet` (or any image -> image model).
 
@@ -157,9 +190,16 @@ class StylizeModule(tf.Module):
         )
         weights = tf.TensorSpec([None, self.num_styles], tf.float32, name=STYLE_WEIGHTS_KEY)
         style = tf.TensorSpec([None], tf.int32, name=STYLE_KEY)
+        style_name = tf.TensorSpec([None], tf.string, name=STYLE_KEY)
         self.serve_images = tf.function(self._weighted_images, input_signature=[images, weights])
         self.serve_style = tf.function(self._style_images, input_signature=[images, style])
         self.serve_bytes = tf.function(self._style_bytes, input_signature=[image_bytes, style])
+        self.serve_style_name = tf.function(
+            self._named_style_images, input_signature=[images, style_name]
+        )
+        self.serve_bytes_name = tf.function(
+            self._named_style_bytes, input_signature=[image_bytes, style_name]
+        )
 
     def serve(self, images, style_weights=None):
         """Float32 (B, H, W, 3) in [0, 255] -> stylised, same shape and range.
@@ -194,6 +234,12 @@ class StylizeModule(tf.Module):
 
     def _style_bytes(self, image_bytes, style):
         return self.stylize_bytes(image_bytes, one_hot_styles(style, self.num_styles))
+
+    def _named_style_images(self, images, style):
+        return self._style_images(images, style_indices(style, self.model.style_names))
+
+    def _named_style_bytes(self, image_bytes, style):
+        return self._style_bytes(image_bytes, style_indices(style, self.model.style_names))
 
     def stylize_bytes(self, image_bytes, style_weights=None):
         """PNG files of the stylised JPEG/PNG files (B,); `style_weights`
@@ -235,11 +281,13 @@ class StylizeModule(tf.Module):
         }
         if self.num_styles > 1:
             signatures[STYLE_SIGNATURE] = self.serve_style.get_concrete_function()
+            signatures[STYLE_NAME_SIGNATURE] = self.serve_style_name.get_concrete_function()
+            signatures[BYTES_NAME_SIGNATURE] = self.serve_bytes_name.get_concrete_function()
         return signatures
 
 
 def save(model, directory, max_pixels=DEFAULT_MAX_PIXELS, min_side=DEFAULT_MIN_SIDE):
-    """Writes `model` as a SavedModel with both serving signatures."""
+    """Writes `model` as a SavedModel with its serving signatures (module doc)."""
     module = StylizeModule(model, max_pixels=max_pixels, min_side=min_side)
     tf.saved_model.save(module, directory, signatures=module.signatures())
     return module

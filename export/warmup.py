@@ -87,9 +87,10 @@ def _warmup_image(height, width):
     return np.round(image).astype(np.uint8)
 
 
-def warmup_records(model_name, image_size=(256, 256), num_styles=1):
+def warmup_records(model_name, image_size=(256, 256), num_styles=1, style_names=None):
     """One warm-up request per signature, at `image_size` (height, width);
-    a model with `num_styles` > 1 is asked for its first style."""
+    a model with `num_styles` > 1 is asked for its first style (by name:
+    the first of `style_names`, by default `style_0`)."""
     image = _warmup_image(*image_size)
     png = io.BytesIO()
     Image.fromarray(image).save(png, format="PNG")
@@ -102,10 +103,14 @@ def warmup_records(model_name, image_size=(256, 256), num_styles=1):
         ]
     weights = {saved_model.STYLE_WEIGHTS_KEY: np.eye(1, num_styles, dtype=np.float32)}
     style = {saved_model.STYLE_KEY: np.zeros(1, np.int32)}
+    first = (style_names or ["style_0"])[0]
+    style_name = {saved_model.STYLE_KEY: np.array([first.encode()], dtype=object)}
     return [
         prediction_log(model_name, saved_model.DEFAULT_SIGNATURE, {**images, **weights}),
         prediction_log(model_name, saved_model.STYLE_SIGNATURE, {**images, **style}),
         prediction_log(model_name, saved_model.BYTES_SIGNATURE, {**image_bytes, **style}),
+        prediction_log(model_name, saved_model.STYLE_NAME_SIGNATURE, {**images, **style_name}),
+        prediction_log(model_name, saved_model.BYTES_NAME_SIGNATURE, {**image_bytes, **style_name}),
     ]
 
 

@@ -165,7 +165,7 @@ def test_quick_run_writes_every_section(quick_report):
     for key in ("conditions", "peak", "targets", *suite.SECTIONS):
         assert key in quick_report
     conditions = quick_report["conditions"]
-    for key in ("cpu_model", "threads", "tensorflow", "keras", "load_average"):
+    for key in ("cpu_model", "instruction_sets", "threads", "tensorflow", "keras", "load_average"):
         assert key in conditions["machine"]
     assert conditions["threads"] >= 1 and conditions["load_average_start"]
     assert "random" in conditions["model"]["weights"]
@@ -215,3 +215,31 @@ def test_report_text_has_every_table(quick_report):
     for title in ("== inference ==", "== training ==", "== pipeline ==", "== memory ==",
                   "== targets ==", "Matmul peak", "Load average"):
         assert title in text
+
+
+def test_conditional_twin_is_timed_beside_the_plain_network():
+    from dstyle_tf.benchmark import inference
+    from dstyle_tf.benchmark import models
+    from dstyle_tf.models import TransformNet
+
+    net = TransformNet(filters=4, num_residual_blocks=1)
+    net.build()
+    twin = models.conditional_twin(net, 3)
+    assert twin.num_styles == 3 and twin.filters == 4 and twin.num_residual_blocks == 1
+    result = inference.run(net, (32,), repeats=1, warmup=0, threads=1, peak_size=64,
+                           backends=("keras", "tflite_float32"), calibration_count=1,
+                           log=lambda message: None, conditional=twin)
+    rows = {row["backend"]: row for row in result["results"]}
+    assert set(rows) == {"keras", "tflite_float32", "keras+3styles", "tflite_float32+3styles"}
+    assert rows["tflite_float32+3styles"]["num_styles"] == 3 and rows["keras"]["num_styles"] == 1
+    # The blend adds a few multiply-adds per normalisation, nothing per pixel.
+    assert 1 <= rows["keras+3styles"]["flops"] / rows["keras"]["flops"] < 1.01
+    ratios = result["conditional_ratio"]["32"]
+    assert ratios["tflite_float32"] == pytest.approx(
+        rows["tflite_float32+3styles"]["median_ms"] / rows["tflite_float32"]["median_ms"])
+    [target] = [t for t in report.inference_targets(result) if "conditional" in t["target"]]
+    assert target["passed"] is None and "3 styles" in target["measured"]  # not at 512²
+    assert "conditional (N-style) / plain network time: keras" in report.inference_table(result)
+    with pytest.raises(ValueError, match="--model=default"):
+        models.conditional_twin(TransformNet(filters=4, num_residual_blocks=1,
+                                             normalization="batch"), 3)

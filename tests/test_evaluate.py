@@ -212,11 +212,13 @@ def test_cli_end_to_end(files, tmp_path):
 @pytest.mark.parametrize("bad, message", [
     ("content", "no such folder"),
     ("model", "expected label=path"),
+    ("style", "no such file"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(files, tmp_path, bad, message):
     args = {"model": f"tiny={files / 'tiny.keras'}", "content": str(files / "photos"),
             "style": str(files / "style.png"), "output": str(tmp_path)}
-    args[bad] = {"content": str(files / "missing"), "model": "tiny="}[bad]
+    args[bad] = {"content": str(files / "missing"), "model": "tiny=",
+                 "style": str(files / "missing.png")}[bad]
 
     result = _run_cli(*(f"--{key}={value}" for key, value in args.items()), *_offline_flags())
 

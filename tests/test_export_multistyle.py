@@ -4,6 +4,7 @@ TFLite files with a style_weights input, parity for every style."""
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -40,12 +41,20 @@ def loaded(export):
     return tf.saved_model.load(export.version_dir)
 
 
+def _png(pixels):
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _keras(net, images, weights):
     return np.clip(np.asarray(net(images, style_weights=weights)), 0, 255)
 
 
 def test_signatures_and_style_names(loaded, export):
-    assert set(loaded.signatures) == {"serving_default", "serving_style", "serving_bytes"}
+    assert set(loaded.signatures) == {
+        "serving_default", "serving_style", "serving_bytes", "serving_style_name",
+        "serving_bytes_name"}
     default = loaded.signatures["serving_default"].structured_input_signature[1]
     assert set(default) == {"images", "style_weights"}
     assert default["style_weights"].shape.as_list() == [None, 3]
@@ -53,10 +62,13 @@ def test_signatures_and_style_names(loaded, export):
     assert style.dtype == tf.int32 and style.shape.as_list() == [None]
     assert set(loaded.signatures["serving_bytes"].structured_input_signature[1]) == {
         "image_bytes", "style"}
+    for name in ("serving_style_name", "serving_bytes_name"):
+        assert loaded.signatures[name].structured_input_signature[1]["style"].dtype == tf.string
     assert [name.decode() for name in loaded.style_names.numpy()] == NAMES
     card = json.load(open(os.path.join(export.version_dir, "model_card.json")))
     assert card["styles"] == NAMES
     assert card["saved_model"]["checked_styles"] == 4  # three styles and a blend
+    assert card["saved_model"]["checked_signatures"] == sorted(loaded.signatures)
 
 
 @pytest.mark.parametrize("style", range(3))
@@ -66,8 +78,10 @@ def test_every_style_by_index_and_by_weights_matches_keras(loaded, net, rng, sty
     expected = _keras(net, images, one_hot)
     by_index = loaded.signatures["serving_style"](images=images, style=tf.constant([style] * 2))
     by_weights = loaded.signatures["serving_default"](images=images, style_weights=one_hot)
-    np.testing.assert_allclose(by_index["stylized_images"].numpy(), expected, atol=1e-3)
-    np.testing.assert_allclose(by_weights["stylized_images"].numpy(), expected, atol=1e-3)
+    by_name = loaded.signatures["serving_style_name"](
+        images=images, style=tf.constant([NAMES[style], f" {style}"]))  # a name, an index as text
+    for output in (by_index, by_weights, by_name):
+        np.testing.assert_allclose(output["stylized_images"].numpy(), expected, atol=1e-3)
 
 
 def test_weights_are_divided_by_their_sum_per_image(loaded, net, rng):
@@ -78,12 +92,13 @@ def test_weights_are_divided_by_their_sum_per_image(loaded, net, rng):
     np.testing.assert_allclose(out["stylized_images"].numpy(), expected, atol=1e-3)
 
 
-def test_bytes_signature_takes_a_style_per_image(loaded, net, rng):
+@pytest.mark.parametrize(
+    "signature, style", [("serving_bytes", [2, 0]), ("serving_bytes_name", ["starry", "wave"])]
+)
+def test_bytes_signature_takes_a_style_per_image(loaded, net, rng, signature, style):
     pixels = rng.integers(0, 255, (20, 28, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    out = loaded.signatures["serving_bytes"](
-        image_bytes=tf.constant([buffer.getvalue()] * 2), style=tf.constant([2, 0])
+    out = loaded.signatures[signature](
+        image_bytes=tf.constant([_png(pixels)] * 2), style=tf.constant(style)
     )["png_bytes"].numpy()
     for png, style in zip(out, [2, 0]):
         decoded = np.asarray(Image.open(io.BytesIO(png)), np.float32)
@@ -108,6 +123,19 @@ def test_bad_style_inputs_are_invalid_argument(loaded, signature, inputs, messag
         loaded.signatures[signature](images=images, **inputs)
 
 
+@pytest.mark.parametrize("style", ["monet", "3", "-1", "Wave", "", "99999999999"])
+def test_unknown_style_name_is_invalid_argument_listing_the_styles(loaded, style):
+    images = np.full((2, 16, 16, 3), 100.0, np.float32)
+    known = r"the styles of this model are: 0 wave, 1 scream, 2 starry\. Refused:\] \[" 
+    with pytest.raises(tf.errors.InvalidArgumentError, match=known + re.escape(style) + r"\]"):
+        loaded.signatures["serving_style_name"](images=images, style=tf.constant(["wave", style]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="the styles of this model are"):
+        loaded.signatures["serving_bytes_name"](
+            image_bytes=tf.constant([_png(np.full((16, 16, 3), 9, np.uint8))]),
+            style=tf.constant([style]),
+        )
+
+
 def test_warmup_requests_run_against_the_saved_model(export, loaded):
     prediction_log_pb2 = pytest.importorskip("tensorflow_serving.apis.prediction_log_pb2")
     path = os.path.join(export.version_dir, "assets.extra", "tf_serving_warmup_requests")
@@ -119,7 +147,8 @@ def test_warmup_requests_run_against_the_saved_model(export, loaded):
         names.append(request.model_spec.signature_name)
         inputs = {key: tf.constant(tf.make_ndarray(value)) for key, value in request.inputs.items()}
         loaded.signatures[request.model_spec.signature_name](**inputs)
-    assert names == ["serving_default", "serving_style", "serving_bytes"]
+    assert names == ["serving_default", "serving_style", "serving_bytes", "serving_style_name",
+                     "serving_bytes_name"]
 
 
 def test_tflite_takes_style_weights_and_matches_keras_for_every_style(export, net, rng):

@@ -3,6 +3,8 @@ r"""Benchmark the network, training, input pipeline and memory on this machine.
     python -m dstyle_tf.benchmark --output=bench.json
     python -m dstyle_tf.benchmark --quick --output=/tmp/bench.json
     python -m dstyle_tf.benchmark --only=inference --sizes=512 --repeats=11
+    python -m dstyle_tf.benchmark --only=inference --model=default --styles=4 \
+        --sizes=512 --backends=tflite_float32 --repeats=15   # one net for 4 styles vs one
 
 Prints the conditions (CPU, threads, versions, load average), one table per
 section and the performance issue's targets with PASS/FAIL, and writes all of
@@ -44,6 +46,10 @@ flags.DEFINE_string("model", "paper",
                     "norm, transposed convs; random weights), 'default' (TransformNet "
                     "defaults: instance norm, resize-conv; random weights) or a .keras file. "
                     "Latency does not depend on weights; int8 PSNR does.")
+flags.DEFINE_integer("styles", 0, "With N > 1, also time the same network holding N styles "
+                     "(conditional instance norm; needs an instance-norm --model such as "
+                     "'default') on every inference backend, interleaved with it, and report "
+                     "the time ratio (target at 512² TFLite float32: ≤ 1.05×).", lower_bound=0)
 flags.DEFINE_list("backends", [], f"Inference backends, from {', '.join(_INFERENCE_BACKENDS)}; "
                   "empty for all.")
 flags.DEFINE_integer("calibration_count", 8, "Images for int8 calibration and the PSNR "
@@ -121,6 +127,7 @@ def options_from_flags():
         "image_folder": FLAGS.image_folder,
         "calibration_folder": FLAGS.calibration_images,
         "train_repeats": FLAGS.train_repeats,
+        "styles": FLAGS.styles,
     }
     for field, (name, convert) in explicit.items():
         if FLAGS.quick and not FLAGS[name].present:

@@ -13,6 +13,12 @@ Backends, each on one float32 image (1, S, S, 3) in [0, 255]:
 FLOPs per size are counted analytically from the layers (`flops.layer_flops`)
 and cross-checked with XLA's HLO (`flops.xla_flops`). Quantised variants are
 compared with the TFLite float32 model (PSNR on the test images).
+
+A multi-style network is run with its first style (one-hot weights). Given a
+`conditional` twin (the same network holding N styles,
+`models.conditional_twin`), every backend also runs it, interleaved with the
+plain network so both see the same machine load: rows `<backend>+<N>styles`
+and `conditional_ratio` (its median time over the plain network's).
 """
 
 import os
@@ -28,6 +34,7 @@ from dstyle_tf.benchmark import peak as peak_lib
 from dstyle_tf.benchmark import timing
 from export import exporter
 from export import saved_model as saved_model_lib
+from export import styles as styles_lib
 from export import tflite as tflite_lib
 
 TFLITE_VARIANTS = tflite_lib.VARIANTS
@@ -36,14 +43,27 @@ BACKENDS = ("keras", "keras_xla", "saved_model") + tuple(
 )
 
 
+def style_vector(model):
+    """(N,) one-hot weights of a multi-style model's first style, else None."""
+    count = styles_lib.num_styles(model)
+    return None if count == 1 else np.eye(1, count, dtype=np.float32)[0]
+
+
+def _call_kwargs(model):
+    """Keyword arguments of a Keras call: the first style's weights, if any."""
+    weights = style_vector(model)
+    return {"training": False} | ({} if weights is None else {"style_weights": weights[None]})
+
+
 def network_flops(model, sizes):
     """{size: {"analytic": FLOPs, "xla": FLOPs}} for one (1, S, S, 3) image."""
     result = {}
+    kwargs = _call_kwargs(model)
     for size in sizes:
         shape = (1, size, size, 3)
-        analytic = flops_lib.layer_flops(model, shape, training=False)
+        analytic = flops_lib.layer_flops(model, shape, **kwargs)
         xla = flops_lib.xla_flops(
-            lambda x: model(x, training=False), tf.zeros(shape, tf.float32)
+            lambda x: model(x, **kwargs), tf.zeros(shape, tf.float32)
         )["total"]
         result[size] = {"analytic": analytic, "xla_hlo": xla}
     return result
@@ -73,7 +93,7 @@ def _record(backend, size, stats, flops, peak_gflops):
 
 
 def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKENDS,
-        calibration_count=8, image_folder=None, log=print):
+        calibration_count=8, image_folder=None, log=print, conditional=None):
     """Measures every backend at every size.
 
     Args:
@@ -87,43 +107,64 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
         backends: subset of BACKENDS.
         calibration_count: images for int8 calibration and PSNR.
         image_folder: photos for calibration/PSNR (default synthetic images).
+        conditional: optional N-style twin of `model` (see module doc).
 
     Returns:
         dict with `flops`, `results` (one row per backend and size), `psnr`
-        (quantised TFLite vs TFLite float32 and vs Keras) and `conversion_s`.
+        (quantised TFLite vs TFLite float32 and vs Keras), `conversion_s`
+        and, with `conditional`, `conditional_ratio` {size: {backend: ratio}}.
     """
+    networks = {"": model}
+    if conditional is not None:
+        networks[f"+{styles_lib.num_styles(conditional)}styles"] = conditional
     flops = network_flops(model, sizes)
+    twin_flops = {
+        size: flops_lib.layer_flops(conditional, (1, size, size, 3), **_call_kwargs(conditional))
+        for size in (sizes if conditional is not None else ())
+    }
     results, psnr, conversion_s, peaks = [], [], {}, {}
     peak = peak_lib.matmul_callable(peak_size, calls=1)
-    keras_fns = {
-        "keras": tf.function(lambda x: model(x, training=False)),
-        "keras_xla": tf.function(lambda x: model(x, training=False), jit_compile=True),
-    }
+    keras_fns = {suffix: _keras_fns(net) for suffix, net in networks.items()}
     variants = [v for v in TFLITE_VARIANTS if f"tflite_{v}" in backends]
     with tempfile.TemporaryDirectory(prefix="dstyle_bench_") as scratch:
-        serving = _serving_signature(model, scratch) if "saved_model" in backends else None
+        serving = {
+            suffix: _serving_call(net, os.path.join(scratch, f"saved_model{suffix}"))
+            for suffix, net in networks.items() if "saved_model" in backends
+        }
         for size in sizes:
             image = _test_images(size, 1)[0]
-            runs = _tensorflow_runs(keras_fns, serving, image, backends)
-            tflite = {}
+            runs, tflite = {}, {}
+            for suffix in networks:
+                runs |= {
+                    backend + suffix: fn for backend, fn in
+                    _tensorflow_runs(keras_fns[suffix], serving.get(suffix), image, backends).items()
+                }
             if variants:
                 images = _test_images(size, calibration_count, image_folder)
                 log(f"inference: converting TFLite {', '.join(variants)} at {size}x{size}")
                 start = time.perf_counter()
-                tflite = _tflite_runners(model, scratch, variants, size, images, threads)
+                for suffix, net in networks.items():
+                    tflite |= {
+                        backend + suffix: entry for backend, entry in _tflite_runners(
+                            net, scratch, variants, size, images, threads, f"bench{size}{suffix}"
+                        ).items()
+                    }
                 conversion_s[size] = time.perf_counter() - start
-                psnr += _psnr_entries(size, images, keras_fns["keras"], tflite)
-                for backend, (runner, _) in tflite.items():
-                    runs[backend] = lambda runner=runner: runner.run(image)
+                psnr += _psnr_entries(size, images, keras_fns[""]["keras"], tflite, style_vector(model))
+                for backend, (runner, weights, _) in tflite.items():
+                    runs[backend] = lambda runner=runner, weights=weights: runner.run(image, weights)
             log(f"inference: timing {', '.join(runs)} at {size}x{size} (interleaved)")
             peaks[size], rows = _time_size(runs, peak, peak_size, repeats, warmup)
             for backend, stats in rows.items():
-                row = _record(backend, size, stats, flops[size]["analytic"], peaks[size]["gflops"])
+                suffix = next(s for s in reversed(networks) if backend.endswith(s))
+                count = twin_flops[size] if suffix else flops[size]["analytic"]
+                row = _record(backend, size, stats, count, peaks[size]["gflops"])
+                row["num_styles"] = styles_lib.num_styles(networks[suffix])
                 if backend in tflite:
-                    row["file_bytes"] = tflite[backend][1]
+                    row["file_bytes"] = tflite[backend][2]
                     row["interpreter_threads"] = threads
                 results.append(row)
-    return {
+    result = {
         "flops": {str(size): value for size, value in flops.items()},
         "results": results,
         "psnr": psnr,
@@ -131,14 +172,39 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
         "peaks": {str(size): value for size, value in peaks.items()},
         "calibration_images": image_folder or "synthetic",
     }
+    if conditional is not None:
+        result["conditional_ratio"] = conditional_ratios(results, list(networks)[1])
+    return result
 
 
-def _serving_signature(model, scratch):
-    """The model exported as a SavedModel in `scratch`, reloaded: its
-    `serving_default` signature."""
-    saved_dir = os.path.join(scratch, "saved_model")
+def conditional_ratios(results, suffix):
+    """{size: {backend: median time of `<backend><suffix>` / that of `backend`}}."""
+    medians = {(r["backend"], r["size"]): r["median_ms"] for r in results}
+    ratios = {}
+    for (backend, size), median in medians.items():
+        twin = medians.get((backend + suffix, size))
+        if twin is not None:
+            ratios.setdefault(str(size), {})[backend] = twin / median
+    return ratios
+
+
+def _keras_fns(model):
+    """{"keras", "keras_xla"}: the model (first style) under tf.function, without and with XLA."""
+    kwargs = _call_kwargs(model)
+    return {
+        "keras": tf.function(lambda x: model(x, **kwargs)),
+        "keras_xla": tf.function(lambda x: model(x, **kwargs), jit_compile=True),
+    }
+
+
+def _serving_call(model, saved_dir):
+    """The model exported as a SavedModel in `saved_dir`, reloaded: a call of
+    its `serving_default` signature on a batch (first style)."""
     saved_model_lib.save(model, saved_dir)
-    return tf.saved_model.load(saved_dir).signatures[saved_model_lib.DEFAULT_SIGNATURE]
+    signature = tf.saved_model.load(saved_dir).signatures[saved_model_lib.DEFAULT_SIGNATURE]
+    weights = style_vector(model)
+    inputs = {} if weights is None else {saved_model_lib.STYLE_WEIGHTS_KEY: tf.constant(weights[None])}
+    return lambda batch: signature(images=batch, **inputs)[saved_model_lib.STYLIZED_KEY]
 
 
 def _tensorflow_runs(keras_fns, serving, image, backends):
@@ -146,33 +212,33 @@ def _tensorflow_runs(keras_fns, serving, image, backends):
     batch = tf.constant(image[None])
     runs = {name: (lambda fn=fn: fn(batch).numpy()) for name, fn in keras_fns.items()}
     if serving is not None:
-        runs["saved_model"] = lambda: serving(images=batch)[saved_model_lib.STYLIZED_KEY].numpy()
+        runs["saved_model"] = lambda: serving(batch).numpy()
     return {name: fn for name, fn in runs.items() if name in backends}
 
 
-def _tflite_runners(model, scratch, variants, size, images, threads):
-    """{"tflite_<variant>": (interpreter runner, file bytes)} of size×size
-    models converted into `scratch` (int8 calibrated on `images`)."""
+def _tflite_runners(model, scratch, variants, size, images, threads, prefix):
+    """{"tflite_<variant>": (interpreter runner, style weights, file bytes)}
+    of size×size models converted into `scratch` (int8 calibrated on `images`)."""
     paths = tflite_lib.convert_all(
-        model, scratch, variants, (size, size), representative_images=images,
-        prefix=f"bench{size}",
+        model, scratch, variants, (size, size), representative_images=images, prefix=prefix,
     )
     return {
         f"tflite_{variant}": (
             stylizers.TFLiteStylizer(paths[variant], num_threads=threads),
+            style_vector(model),
             os.path.getsize(paths[variant]),
         )
         for variant in variants
     }
 
 
-def _psnr_entries(size, images, keras_fn, tflite):
+def _psnr_entries(size, images, keras_fn, tflite, weights=None):
     """PSNR of each TFLite variant's outputs on `images` against Keras and,
-    for the other variants, against TFLite float32."""
+    for the other variants, against TFLite float32 (plain network only)."""
     keras_out = np.stack([np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images])
     outputs = {
-        backend.removeprefix("tflite_"): np.stack([runner.run(im) for im in images])
-        for backend, (runner, _) in tflite.items()
+        backend.removeprefix("tflite_"): np.stack([runner.run(im, weights) for im in images])
+        for backend, (runner, _, _) in tflite.items() if "+" not in backend
     }
     entries = []
     for variant, output in outputs.items():

@@ -18,6 +18,29 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+# The SIMD extensions the convolution kernels (XNNPACK, oneDNN, Eigen) pick
+# from: the same code differs several-fold between them.
+_INSTRUCTION_SETS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+    "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16", "asimd", "asimddp",
+    "sve", "sve2", "i8mm", "bf16",
+)
+
+
+def instruction_sets():
+    """The CPU's SIMD extensions relevant to these kernels (from the flags /
+    Features of /proc/cpuinfo), in a fixed order; [] where unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    present = set(line.split(":", 1)[1].split())
+                    return [name for name in _INSTRUCTION_SETS if name in present]
+    except OSError:
+        pass
+    return []
+
+
 def load_average():
     """(1, 5, 15)-minute load averages, or None where unsupported."""
     try:
@@ -61,6 +84,7 @@ def describe(threads):
         litert_version = getattr(ai_edge_litert, "__version__", None)
     return {
         "cpu_model": cpu_model(),
+        "instruction_sets": instruction_sets(),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)),
         "threads": threads,

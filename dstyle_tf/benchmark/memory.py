@@ -80,6 +80,8 @@ def run(model, sizes, tile_size=1024, tile_overlap=128, baseline_size=64, log=pr
                 sys.executable, "-m", "dstyle_tf.stylize", f"--model={model_path}",
                 f"--input={image}", f"--output={output}", f"--tile_size={tile_size}",
                 f"--tile_overlap={tile_overlap}",
+                # A multi-style network is run with its first style.
+                *(["--style=0"] if getattr(model, "num_styles", 1) > 1 else []),
             ]
             log(f"memory: stylizing {size}x{size} in a child process")
             load = machine.load_average()

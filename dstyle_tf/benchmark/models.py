@@ -45,3 +45,26 @@ def load_transform_net(spec, seed=0):
         "weights": "trained (from file)",
         "note": "",
     }
+
+
+def conditional_twin(net, num_styles, seed=0):
+    """`net`'s architecture holding `num_styles` styles (conditional instance
+    norm, Dumoulin et al. 2017), random weights: what one network for N
+    styles costs against `net`.
+
+    Raises:
+        ValueError: for a network without instance norm (styles condition it).
+    """
+    if getattr(net, "normalization", None) != "instance":
+        raise ValueError(
+            "--styles compares conditional instance norm with plain instance norm: use "
+            "--model=default or an instance-norm .keras file."
+        )
+    keras.utils.set_random_seed(seed)
+    twin = TransformNet(
+        filters=net.filters, num_residual_blocks=net.num_residual_blocks,
+        normalization=net.normalization, upsampling=net.upsampling, padding=net.padding,
+        num_styles=num_styles,
+    )
+    twin.build()
+    return twin

@@ -13,6 +13,7 @@ TRAIN_EFFICIENCY = 0.55  # Johnson step, 256², batch 4
 DEPTH_STEP_RATIO = 1.5  # depth-aware step time / Johnson step time
 PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
 STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylizing a 4096² image
+CONDITIONAL_RATIO = 1.05  # N-style network time / single-style, TFLite float32 at 512²
 TARGET_SIZE = 512
 TRAIN_INPUT = (256, 4)  # image side, batch
 MEMORY_SIZE = 4096
@@ -64,6 +65,14 @@ def inference_targets(inference):
         "≥ 1.5× and ≥ 30 dB", "; ".join(parts) or None, _if(at_target and parts, passed),
         (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained one",
     ))
+    ratio = inference.get("conditional_ratio", {}).get(str(size), {}).get("tflite_float32")
+    if ratio is not None:
+        styles = next(r["num_styles"] for r in inference["results"] if "+" in r["backend"])
+        targets.append(_target(
+            "inference", "conditional network time / single-style, TFLite float32 at 512²",
+            f"≤ {CONDITIONAL_RATIO}×", f"{ratio:.3f}× ({styles} styles)",
+            _if(at_target and f32["num_styles"] == 1, ratio <= CONDITIONAL_RATIO), note,
+        ))
     return targets
 
 
@@ -172,6 +181,7 @@ def conditions_text(report):
     lines = [
         f"Machine: {m['cpu_model']}, {m['usable_cpus']} usable CPUs, {c['threads']} threads "
         f"(TF intra/inter-op, TFLite interpreter), GPUs: {', '.join(m['gpus']) or 'none'}",
+        f"CPU instruction sets: {', '.join(m.get('instruction_sets') or []) or 'unknown'}",
         f"Software: TensorFlow {m['tensorflow']}, Keras {m['keras']}, ai-edge-litert "
         f"{m['ai_edge_litert']}, Python {m['python']}",
         f"Load average (1/5/15 min): start {c['load_average_start']}, end {c['load_average_end']}",
@@ -180,6 +190,8 @@ def conditions_text(report):
     ]
     if c["model"].get("note"):
         lines.append(f"  {c['model']['note']}")
+    if c["model"].get("conditional"):
+        lines.append(f"  Conditional twin (rows '+<N>styles'): {c['model']['conditional']}")
     if "peak" in report:
         p = report["peak"]
         lines.append(
@@ -214,8 +226,16 @@ def inference_table(inference):
         rows.append((r["backend"], f"{r['size']}²", f"{r['median_ms']:.1f}", _spread(r),
                      f"{r['flops'] / 1e9:.1f}", f"{r['gflops_per_s']:.1f}",
                      _percent(r["efficiency_vs_peak"]), note))
-    return format_table(
+    table = format_table(
         ("backend", "size", "median ms", "min–max ms", "GFLOP", "GFLOP/s", "% peak", "note"), rows)
+    ratios = [
+        f"{backend} {ratio:.3f}× at {size}²"
+        for size, by_backend in inference.get("conditional_ratio", {}).items()
+        for backend, ratio in by_backend.items()
+    ]
+    if ratios:
+        table += "\n  conditional (N-style) / plain network time: " + ", ".join(ratios)
+    return table
 
 
 def training_table(training):

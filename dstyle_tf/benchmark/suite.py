@@ -18,6 +18,7 @@ class Options:
     sections: tuple = SECTIONS
     model: str = "paper"
     backends: tuple = ()  # () = every inference backend
+    styles: int = 0  # > 1: also time the network's conditional twin with this many styles
     calibration_count: int = 8
     image_folder: str = ""  # JPEG folder for the pipeline (default: generated)
     calibration_folder: str = ""  # photos for int8 calibration and PSNR
@@ -68,6 +69,13 @@ def run(options, command=None, log=_log):
 
     start = time.time()
     net, model_info = models.load_transform_net(options.model)
+    conditional = None
+    if options.styles > 1 and "inference" in options.sections:
+        conditional = models.conditional_twin(net, options.styles)
+        model_info["conditional"] = (
+            f"the same network holding {options.styles} styles (conditional instance norm), "
+            "random weights, timed interleaved with it"
+        )
     report = {
         "conditions": {
             "command": command,
@@ -89,7 +97,7 @@ def run(options, command=None, log=_log):
             net, options.sizes, options.repeats, options.warmup, threads, options.peak_size,
             backends=options.backends or inference.BACKENDS,
             calibration_count=options.calibration_count,
-            image_folder=options.calibration_folder or None, log=log,
+            image_folder=options.calibration_folder or None, log=log, conditional=conditional,
         )
     if "training" in options.sections:
         report["training"] = training.run(

@@ -2,7 +2,7 @@
 
 `build_report` turns metric rows into a dict (written as report.json):
 
-    {"methods": [{"label", "kind", "source"}], "images": [...],
+    {"methods": [{"label", "kind", "source", "style"}], "images": [...],
      "metrics": [...], "directions": {metric: "higher" | "lower"},
      "per_image": [rows], "summary": {label: {metric: {"mean", "std", ...}}},
      "best": {metric: [labels]}, "settings": {...}, "seconds": total}
@@ -80,7 +80,8 @@ def build_report(rows, methods, settings=None, seconds=None):
     images = list(dict.fromkeys(row["image"] for row in rows))
     return {
         "methods": [
-            {"label": m.label, "kind": m.kind, "source": m.source} for m in methods
+            {"label": m.label, "kind": m.kind, "source": m.source, "style": m.style}
+            for m in methods
         ],
         "images": images,
         "metrics": metrics,
@@ -120,6 +121,39 @@ def markdown_table(report):
     return "\n".join(lines) + "\n"
 
 
+# The per-style table's metrics: style strength and edge structure.
+STYLE_TABLE_METRICS = ("gram_distance", "edge_f1", "hed_f1")
+
+
+def style_table(report):
+    """Markdown: per style, every method judged against it (Gram distance and
+    edge F1 means, the Gram distance over the lowest of that style); "" when
+    the report holds fewer than two styles. Means of different styles are
+    not comparable: the main table's bold ignores styles, this one does not."""
+    styles = list(dict.fromkeys(m.get("style", "") for m in report["methods"]))
+    if len(styles) < 2:
+        return ""
+    metrics = [m for m in STYLE_TABLE_METRICS if m in report["metrics"]]
+    header = ["style", "method", *(METRIC_NAMES[m] for m in metrics), "Gram ÷ style's lowest"]
+    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * (len(header) - 2)]
+    for style in styles:
+        labels = [m["label"] for m in report["methods"] if m.get("style", "") == style]
+        grams = {label: report["summary"][label].get("gram_distance", {}).get("mean", math.nan)
+                 for label in labels}
+        finite = [g for g in grams.values() if math.isfinite(g)]
+        lowest = min(finite) if finite else math.nan
+        for label in labels:
+            cells = []
+            for metric in metrics:
+                stats = report["summary"][label].get(metric)
+                cells.append(f"{_format(stats['mean'])} ± {_format(stats['std'])}"
+                             if stats and stats["count"] else "–")
+            ratio = grams[label] / lowest if lowest > 0 else math.nan
+            lines.append(f"| {style or '–'} | {label} | " + " | ".join(cells)
+                         + f" | {_format(ratio)} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown_report(report):
     """report.md: what was run, the table, and how to read it."""
     images = report["images"]
@@ -139,6 +173,7 @@ def markdown_report(report):
         + (f"Settings: {context}.\n\n" if context else "")
         + f"{sources}\n\n"
         + markdown_table(report)
+        + (f"\n## Per style\n\n{style_table(report)}" if style_table(report) else "")
         + "\nPer-image values are in report.json; the sheets show each image, "
         "and tradeoff.png puts each method at (Gram distance, depth SSI-RMSE).\n"
     )

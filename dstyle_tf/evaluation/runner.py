@@ -14,7 +14,8 @@ size; Canny edge P/R/F1/spurious; saliency CC/SIM/KL; SSIM of luminance) and
 style strength (Gram distance to the style image, content distance at
 relu2_2), plus the seconds the method took. Photos are loaded upright and
 downscaled to `max_size`; every method's output is compared at the photo's
-size.
+size. A multi-style network is measured once per style it holds, each
+against that style's image (`evaluation.styles`).
 
     config = EvaluationConfig(models=["paper=runs/a/transform_net.keras"],
                               content="photos/", style="style.jpg", output="eval/")
@@ -47,12 +48,16 @@ DEPTH_METRICS = ("depth_ssi_rmse", "depth_spearman", "depth_whdr")
 
 @dataclasses.dataclass
 class Method:
-    """A way to stylize a photo: `stylize(photo) -> image`, both RGB (H, W, 3)."""
+    """A way to stylize a photo: `stylize(photo) -> image`, both RGB (H, W, 3).
+
+    `style` names the style image it is judged against ("": the judge's only one).
+    """
 
     label: str
     stylize: object
     kind: str = "model"  # model | optimize | other
     source: str = ""
+    style: str = ""
 
 
 def parse_model_spec(spec):
@@ -68,25 +73,59 @@ def parse_model_spec(spec):
     return label, path
 
 
-def model_method(label, path):
-    """A `Method` running a trained network (`.keras`, SavedModel, `.tflite`)."""
+def model_methods(label, path, styles=None):
+    """The `Method`s of a trained network (`.keras`, SavedModel, `.tflite`):
+    one for a single-style network, one per style (`<label>/<style>`, that
+    style alone) for a multi-style one.
+
+    Args:
+        styles: style name -> image path (`styles.parse_style_specs`), to
+            check that each style has an image; None skips the check.
+    """
     from dstyle_tf import stylize
+    from dstyle_tf.evaluation import styles as styles_lib
 
     try:
         stylizer = stylize.load_stylizer(path)
     except stylize.ModelLoadError as e:
         raise UserError(f"--model {label}={path}: {e}") from None
-    return Method(label, lambda photo: stylize.stylize_image(photo, stylizer), "model", path)
+    names = list(stylizer.style_names)
+    if len(names) == 1:
+        style = "" if styles is None else styles_lib.single_style_name(label, path, styles)
+        return [Method(label, lambda photo: stylize.stylize_image(photo, stylizer), "model", path,
+                       style)]
+    methods = []
+    for name, weights in zip(names, np.eye(len(names), dtype=np.float32)):
+        if styles is not None and styles_lib.style_image_for(name, styles) is None:
+            raise UserError(
+                f"--model {label}={path}: no image for its style {name!r}: add {name}=<image> "
+                "to --style (or name a style after a bundled painting)."
+            )
+
+        def stylize_one(photo, weights=weights):
+            return stylize.stylize_image(photo, stylizer, style_weights=weights)
+
+        methods.append(Method(f"{label}/{name}", stylize_one, "model", path, name))
+    return methods
 
 
-def optimize_method(label, style_image, vgg, depth_net=None, **options):
-    """A `Method` running `optimize_image` on each photo (options: its kwargs)."""
+def model_method(label, path):
+    """The `Method` of a single-style trained network (see `model_methods`)."""
+    methods = model_methods(label, path)
+    if len(methods) > 1:
+        raise UserError(f"--model {label}={path}: holds several styles; use model_methods.")
+    return methods[0]
+
+
+def optimize_method(label, style_image, vgg, depth_net=None, style="", **options):
+    """A `Method` running `optimize_image` on each photo (options: its kwargs;
+    `style`: the name of `style_image`)."""
     from dstyle_tf.pixel_optimization import optimize_image
 
     def stylize(photo):
         return optimize_image(photo, style_image, vgg, depth_net, **options)[0]
 
-    return Method(label, stylize, "optimize", f"optimize_image({options})")
+    return Method(label, stylize, "optimize", f"optimize_image({options})", style)
 
 
 class Judge:
@@ -97,7 +136,8 @@ class Judge:
         depth_net: a `DepthNetwork`; maps are compared as `raw_depth` outputs
             (the network's output size), which the depth metrics align by
             scale and shift themselves.
-        style_image: RGB (h, w, 3) in [0, 255].
+        style_image: RGB (h, w, 3) in [0, 255], or a dict style name -> such
+            an image (methods are judged against their `Method.style`).
         style_layers: layers of the Gram distance (the training layers).
         edge_net: optional HED `EdgeNetwork`: a second, learned edge judge
             beside Canny (metrics hed_precision … hed_spurious).
@@ -107,7 +147,21 @@ class Judge:
         self.vgg = vgg
         self.depth_net = depth_net
         self.edge_net = edge_net
-        self.style_grams = gram_matrices(features_of(vgg, style_image), layers=style_layers)
+        images = style_image if isinstance(style_image, dict) else {"": style_image}
+        self.grams_by_style = {
+            name: gram_matrices(features_of(vgg, image), layers=style_layers)
+            for name, image in images.items()
+        }
+        # The first style's: what a single-style evaluation compares with.
+        self.style_grams = next(iter(self.grams_by_style.values()))
+
+    def grams(self, style=""):
+        """Gram matrices of style `style` ("" or unknown with one style: the only one)."""
+        if style in self.grams_by_style:
+            return self.grams_by_style[style]
+        if len(self.grams_by_style) == 1:
+            return self.style_grams
+        raise KeyError(f"The judge has no style image named {style!r}.")
 
     def depths(self, images):
         """Depth maps (N, S, S) of equally sized RGB images (N, H, W, 3)."""
@@ -157,6 +211,7 @@ def evaluate_photo(name, photo, methods, judge, flicker_frames=0):
         stylized[method.label] = match_size(method.stylize(photo), photo.shape)
         seconds[method.label] = time.perf_counter() - start
     labels = [method.label for method in methods]
+    styles = {method.label: method.style for method in methods}
     depth_maps = judge.depths(np.stack([photo, *(stylized[label] for label in labels)]))
     depths = dict(zip(["photo", *labels], depth_maps))
     edge_maps = judge.edges(np.stack([photo, *(stylized[label] for label in labels)]))
@@ -169,6 +224,8 @@ def evaluate_photo(name, photo, methods, judge, flicker_frames=0):
     rows = []
     for label in labels:
         row = {"image": name, "model": label}
+        if styles[label]:
+            row["style"] = styles[label]
         if has_depth:
             row.update(structure_metrics(photo, stylized[label], depths["photo"], depths[label]))
         else:
@@ -178,7 +235,7 @@ def evaluate_photo(name, photo, methods, judge, flicker_frames=0):
             scores = learned_edge_preservation(edge_maps[0], edge_maps[1 + labels.index(label)])
             row.update({f"hed_{name}": value for name, value in scores.items()})
         features = judge.features(stylized[label])
-        row["gram_distance"] = gram_distance(features, judge.style_grams)
+        row["gram_distance"] = gram_distance(features, judge.grams(styles[label]))
         row["content_distance"] = content_distance(features, photo_features)
         row["seconds"] = seconds[label]
         rows.append(row)
@@ -235,7 +292,10 @@ class EvaluationConfig:
     Attributes:
         models: "label=path" strings (or (label, path) pairs).
         content: folder of photos (searched recursively).
-        style: the style image the models were trained with.
+        style: the style image(s) the models were trained with, comma-separated
+            paths, bundled style names or name=path (`evaluation.styles`);
+            may be empty when every model holds styles named after bundled
+            paintings.
         output: directory for report.json, report.md, sheets and the plot;
             None writes nothing.
         max_size: longer side photos are downscaled to for every method and
@@ -293,9 +353,24 @@ def model_specs(config):
     return [parse_model_spec(spec) if isinstance(spec, str) else tuple(spec) for spec in config.models]
 
 
-def build_methods(config, style_image, judge):
-    """Methods from a config: each model, then the optimisation baselines."""
-    methods = [model_method(label, path) for label, path in model_specs(config)]
+def trained_methods(config, styles):
+    """The `model_methods` of every `--model`, in order; `styles` as there."""
+    return [m for label, path in model_specs(config) for m in model_methods(label, path, styles)]
+
+
+def build_methods(config, style_images, judge, methods=None):
+    """Methods from a config: each model (per style), then the optimisation
+    baselines, once per style image.
+
+    Args:
+        style_images: style name -> RGB image (the `--style` images).
+        methods: the model methods if already built (`model_methods`).
+    """
+    from dstyle_tf.evaluation.styles import parse_style_specs
+
+    if methods is None:
+        methods = trained_methods(config, parse_style_specs(config.style))
+    methods = list(methods)
     if config.optimize:
         options = dict(
             content_weight=config.content_weight,
@@ -304,16 +379,24 @@ def build_methods(config, style_image, judge):
             steps=config.optimize_steps,
             learning_rate=config.optimize_learning_rate,
         )
-        plain, depth = OPTIMIZE_LABELS
-        methods.append(optimize_method(plain, style_image, judge.vgg, depth_weight=0.0, **options))
-        methods.append(optimize_method(
-            depth, style_image, judge.vgg, judge.depth_net, depth_weight=config.depth_weight, **options
-        ))
+        for style, style_image in style_images.items():
+            plain, depth = (
+                OPTIMIZE_LABELS if len(style_images) == 1
+                else [f"{label}/{style}" for label in OPTIMIZE_LABELS]
+            )
+            methods.append(optimize_method(
+                plain, style_image, judge.vgg, depth_weight=0.0, style=style, **options
+            ))
+            methods.append(optimize_method(
+                depth, style_image, judge.vgg, judge.depth_net,
+                depth_weight=config.depth_weight, style=style, **options
+            ))
     return methods
 
 
 def build_judge(config, style_image):
-    """VGG-16 and the depth network of a config (downloads or local weights)."""
+    """VGG-16 and the depth network of a config (downloads or local weights);
+    `style_image`: one image or a dict style name -> image (see `Judge`)."""
     from dstyle_tf.pixel_optimization import network_config
     from dstyle_tf.training import build_depth_net
     from dstyle_tf.training import build_vgg
@@ -347,10 +430,11 @@ def check_inputs(config):
     """Fails fast, before any network is built, on inputs that cannot work."""
     if not config.content or not os.path.isdir(config.content):
         raise UserError(f"--content {config.content!r}: no such folder.")
-    from dstyle_tf.styles import resolve_style_image
+    from dstyle_tf.evaluation.styles import parse_style_specs
 
-    if not config.style or not os.path.isfile(resolve_style_image(config.style)):
-        raise UserError(f"--style {config.style!r}: no such file (nor a bundled style name).")
+    styles = parse_style_specs(config.style)
+    if config.optimize and not styles:
+        raise UserError("--optimize needs the style image(s): give --style.")
     specs = model_specs(config)
     for label, path in specs:
         if not os.path.exists(path):
@@ -375,10 +459,16 @@ def run_evaluation(config):
     from dstyle_tf.evaluation import sheets
     from dstyle_tf.pixel_optimization import load_style
 
+    from dstyle_tf.evaluation.styles import parse_style_specs
+    from dstyle_tf.evaluation.styles import style_image_for
+
     photos = check_inputs(config)
-    style_image = load_style(config.style, config.style_size)
-    judge = build_judge(config, style_image)
-    methods = build_methods(config, style_image, judge)
+    styles = parse_style_specs(config.style)
+    trained = trained_methods(config, styles)
+    names = list(dict.fromkeys([m.style for m in trained] + list(styles)))
+    style_images = {name: load_style(style_image_for(name, styles), config.style_size) for name in names}
+    judge = build_judge(config, style_images)
+    methods = build_methods(config, {name: style_images[name] for name in styles}, judge, trained)
     labels = [method.label for method in methods]
     cell_size = (config.sheet_cell_width, round(config.sheet_cell_width * 3 / 4))
     sheet_rows = []
