@@ -23,6 +23,7 @@ def get_config(arg=None):
     config = demo.get_config()
     images = style_list(arg or "")
     config.style.image = ",".join(images)
+    # No image: validation asks for one.
     config.style.name = style_name(images[0]) if len(images) == 1 else "added_styles"
     config.train.train_only_new_styles = True
     # Only the γ and β rows of the new style train: a higher rate than the

@@ -209,3 +209,22 @@ def test_init_from_a_missing_network_is_one_clear_error(tmp_path):
     config.init_from = str(tmp_path / "nowhere")
     with pytest.raises(UserError, match="init_from: no trained network"):
         training.build_trainer(config)
+
+
+def test_multistyle_and_add_style_configs():
+    from configs import add_style
+    from configs import multistyle
+
+    config = multistyle.get_config()
+    validate_config(config)
+    assert training.style_names(config.style) == [
+        "starry_night", "wave", "the_scream", "composition_vii"
+    ]
+    added = add_style.get_config("wave")
+    assert training.style_names(added.style) == ["wave"]
+    with pytest.raises(UserError, match="init_from"):
+        validate_config(added)
+    added.init_from = "runs/somewhere"
+    validate_config(added)
+    with pytest.raises(UserError, match="No style image"):
+        validate_config(add_style.get_config())
