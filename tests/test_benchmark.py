@@ -76,6 +76,45 @@ def test_layer_flops_counts_a_kernel_applied_by_its_parent():
     assert cost.flops == flops.conv2d_flops((1, 6, 7, 5), (3, 3), 2) == 2 * 42 * 5 * 9 * 2
 
 
+def test_depthwise_and_separable_flops_match_hand_count():
+    inputs = keras.Input((10, 12, 6))
+    x = keras.layers.DepthwiseConv2D(3, padding="valid")(inputs)  # (8, 10, 6)
+    x = keras.layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same")(x)
+    x = keras.layers.SeparableConv2D(4, 3, padding="same")(x)  # (4, 5, 12) -> (4, 5, 4)
+    model = keras.Model(inputs, x)
+    costs = flops.layer_costs(model, (2, 10, 12, 6))
+    hand = [
+        2 * (2 * 8 * 10 * 6) * 9,  # each output element: 9 taps of its own channel
+        2 * (2 * 4 * 5 * 12) * 9,  # 12 = 6 channels × multiplier 2
+        2 * (2 * 4 * 5 * 12) * 9 + 2 * (2 * 4 * 5 * 4) * 12,  # depthwise + 1×1
+    ]
+    assert [c.flops for c in costs] == hand
+    assert [c.kind for c in costs] == ["DepthwiseConv2D", "DepthwiseConv2D", "SeparableConv2D"]
+    # XLA's grouped convolutions agree (valid padding: every tap is real).
+    valid = keras.Sequential([keras.Input((10, 12, 6)), keras.layers.DepthwiseConv2D(3)])
+    counted = flops.xla_flops(lambda t: valid(t), tf.zeros((2, 10, 12, 6)))
+    assert counted["total"] == hand[0] == flops.layer_flops(valid, (2, 10, 12, 6))
+
+
+def test_lite_network_flops_match_hand_count():
+    from dstyle_tf.models import TransformNet
+
+    net = TransformNet(filters=8, num_residual_blocks=2, residual="depthwise")
+    net.build()
+    s = 64  # side: c9s1 and output at s², d1 and u1 at (s/2)², d2 and residuals at (s/4)²
+    f = 8
+    hand = (
+        2 * s * s * f * 81 * 3  # c9s1-8
+        + 2 * (s // 2) ** 2 * 2 * f * 9 * f  # d16
+        + 2 * (s // 4) ** 2 * 4 * f * 9 * 2 * f  # d32
+        + 2 * 2 * 2 * (s // 4) ** 2 * (4 * f * 9 + 4 * f * 4 * f)  # 2 blocks × 2 separable
+        + 2 * (s // 2) ** 2 * 2 * f * 9 * 4 * f  # u16 (resize + conv)
+        + 2 * s * s * f * 9 * 2 * f  # u8
+        + 2 * s * s * 3 * 81 * f  # output 9×9, 8 -> 3
+    )
+    assert flops.layer_flops(net, (1, s, s, 3), training=False) == hand
+
+
 def test_einsum_dense_flops():
     # "abc,cd->abd": contract c (16) for each of the 2·7·32 outputs.
     assert flops.einsum_dense_flops("abc,cd->abd", (16, 32), (2, 7, 32)) == 2 * 2 * 7 * 32 * 16
