@@ -124,6 +124,7 @@ def load_teacher(config):
 
 def build_trainer(config):
     """The trainer with f_W and the frozen loss networks, built from config."""
+    teacher_net = load_teacher(config)  # First: a bad path fails before the loss networks load.
     depth_net = build_depth_net(config.depth) if config.loss.depth_weight else None
     edge_net = build_edge_net(config.edge) if config.loss.edge_weight else None
     return StyleTransferTrainer(
@@ -142,7 +143,7 @@ def build_trainer(config):
         tv_weight=config.loss.tv_weight,
         content_layer=config.vgg.content_layer,
         style_layers=config.vgg.style_layers,
-        teacher_net=load_teacher(config),
+        teacher_net=teacher_net,
         distill_weight=config.loss.get("distill_weight", 0.0),
     )
 
