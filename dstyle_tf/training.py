@@ -76,6 +76,7 @@ def build_transform_net(config, style_names=None):
         normalization=config.normalization,
         upsampling=config.upsampling,
         padding=config.padding,
+        residual=config.get("residual", "standard"),
         **styles,
     )
 
@@ -145,8 +146,37 @@ def build_edge_net(config):
     return EdgeNetwork(backend=config.backend, weights_source=config.weights)
 
 
+def load_teacher(config):
+    """The teacher of `distill.teacher` (a training workdir or .keras file)
+    when `loss.distill_weight` > 0, else None."""
+    weight = config.loss.get("distill_weight", 0.0)
+    if not isinstance(weight, (int, float)) or weight < 0:
+        raise UserError(f"loss.distill_weight must be a number >= 0; got {weight!r}.")
+    if not weight:
+        return None
+    path = os.path.expanduser(config.get("distill", {}).get("teacher", ""))
+    if not path:
+        raise UserError(
+            "loss.distill_weight > 0 needs distill.teacher: a training workdir or .keras file."
+        )
+    from dstyle_tf import stylizers
+
+    try:
+        stylizer = stylizers.load_stylizer(path)
+    except stylizers.ModelLoadError as e:
+        raise UserError(f"distill.teacher: {str(e).splitlines()[0]}") from None
+    teacher = getattr(stylizer, "model", None)
+    if not isinstance(teacher, TransformNet) or teacher.num_styles != 1:
+        raise UserError(
+            f"distill.teacher {path}: expected a single-style TransformNet (a training "
+            "workdir or .keras file)."
+        )
+    return teacher
+
+
 def build_trainer(config):
     """The trainer with f_W and the frozen loss networks, built from config."""
+    teacher_net = load_teacher(config)  # First: a bad path fails before the loss networks load.
     depth_net = build_depth_net(config.depth) if config.loss.depth_weight else None
     edge_net = build_edge_net(config.edge) if config.loss.edge_weight else None
     transform_net, style_indices = initial_network(config)
@@ -169,6 +199,8 @@ def build_trainer(config):
         tv_weight=config.loss.tv_weight,
         content_layer=config.vgg.content_layer,
         style_layers=config.vgg.style_layers,
+        teacher_net=teacher_net,
+        distill_weight=config.loss.get("distill_weight", 0.0),
     )
 
 

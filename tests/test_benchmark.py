@@ -76,6 +76,45 @@ def test_layer_flops_counts_a_kernel_applied_by_its_parent():
     assert cost.flops == flops.conv2d_flops((1, 6, 7, 5), (3, 3), 2) == 2 * 42 * 5 * 9 * 2
 
 
+def test_depthwise_and_separable_flops_match_hand_count():
+    inputs = keras.Input((10, 12, 6))
+    x = keras.layers.DepthwiseConv2D(3, padding="valid")(inputs)  # (8, 10, 6)
+    x = keras.layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same")(x)
+    x = keras.layers.SeparableConv2D(4, 3, padding="same")(x)  # (4, 5, 12) -> (4, 5, 4)
+    model = keras.Model(inputs, x)
+    costs = flops.layer_costs(model, (2, 10, 12, 6))
+    hand = [
+        2 * (2 * 8 * 10 * 6) * 9,  # each output element: 9 taps of its own channel
+        2 * (2 * 4 * 5 * 12) * 9,  # 12 = 6 channels × multiplier 2
+        2 * (2 * 4 * 5 * 12) * 9 + 2 * (2 * 4 * 5 * 4) * 12,  # depthwise + 1×1
+    ]
+    assert [c.flops for c in costs] == hand
+    assert [c.kind for c in costs] == ["DepthwiseConv2D", "DepthwiseConv2D", "SeparableConv2D"]
+    # XLA's grouped convolutions agree (valid padding: every tap is real).
+    valid = keras.Sequential([keras.Input((10, 12, 6)), keras.layers.DepthwiseConv2D(3)])
+    counted = flops.xla_flops(lambda t: valid(t), tf.zeros((2, 10, 12, 6)))
+    assert counted["total"] == hand[0] == flops.layer_flops(valid, (2, 10, 12, 6))
+
+
+def test_lite_network_flops_match_hand_count():
+    from dstyle_tf.models import TransformNet
+
+    net = TransformNet(filters=8, num_residual_blocks=2, residual="depthwise")
+    net.build()
+    s = 64  # side: c9s1 and output at s², d1 and u1 at (s/2)², d2 and residuals at (s/4)²
+    f = 8
+    hand = (
+        2 * s * s * f * 81 * 3  # c9s1-8
+        + 2 * (s // 2) ** 2 * 2 * f * 9 * f  # d16
+        + 2 * (s // 4) ** 2 * 4 * f * 9 * 2 * f  # d32
+        + 2 * 2 * 2 * (s // 4) ** 2 * (4 * f * 9 + 4 * f * 4 * f)  # 2 blocks × 2 separable
+        + 2 * (s // 2) ** 2 * 2 * f * 9 * 4 * f  # u16 (resize + conv)
+        + 2 * s * s * f * 9 * 2 * f  # u8
+        + 2 * s * s * 3 * 81 * f  # output 9×9, 8 -> 3
+    )
+    assert flops.layer_flops(net, (1, s, s, 3), training=False) == hand
+
+
 def test_einsum_dense_flops():
     # "abc,cd->abd": contract c (16) for each of the 2·7·32 outputs.
     assert flops.einsum_dense_flops("abc,cd->abd", (16, 32), (2, 7, 32)) == 2 * 2 * 7 * 32 * 16
@@ -138,16 +177,14 @@ def test_format_table_aligns_columns():
     assert lines[2].index("1.5") == lines[0].index("ms")
 
 
-@pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    """One --quick run of every section through the CLI's main, in process."""
+def _run_cli(output, *args):
+    """The benchmark CLI's main, in process; the JSON report it wrote."""
     from absl import flags
 
     from dstyle_tf.benchmark import __main__ as cli
 
-    output = tmp_path_factory.mktemp("bench") / "bench.json"
     flags.FLAGS.unparse_flags()
-    flags.FLAGS(["benchmark", "--quick", f"--output={output}"])
+    flags.FLAGS(["benchmark", "--quick", f"--output={output}", *args])
     try:
         cli.main(["benchmark"])
     finally:
@@ -156,16 +193,67 @@ def quick_report(tmp_path_factory):
         return json.load(f)
 
 
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """One --quick run of every default section."""
+    return _run_cli(tmp_path_factory.mktemp("bench") / "bench.json")
+
+
+def test_cpu_instruction_sets_from_cpuinfo():
+    from dstyle_tf.benchmark import machine
+
+    text = "processor\t: 0\nflags\t\t: fpu sse2 fma avx avx2 avx512f avx512_vnni\n"
+    flags_ = machine.cpu_flags(text)
+    assert {"avx2", "avx512f", "avx512_vnni"} <= flags_
+    assert machine.cpu_isa(flags_, "x86_64") == {
+        "AVX2": True, "AVX-512": True, "VNNI": True, "AMX": False}
+    assert machine.cpu_isa({"avx2", "avx_vnni"}, "x86_64")["VNNI"]
+    no_avx512 = machine.cpu_isa(machine.cpu_flags("flags : fma avx avx2\n"), "x86_64")
+    assert machine.isa_summary(no_avx512) == "AVX2 yes, AVX-512 no, VNNI no, AMX no"
+    arm = machine.cpu_isa(machine.cpu_flags("Features : fp asimd asimddp\n"), "aarch64")
+    assert arm == {"NEON": True, "dotprod": True, "i8mm": False}
+
+
+def test_models_section_compares_lite_sizes_with_their_flops(tmp_path, capsys):
+    from dstyle_tf.benchmark import models
+
+    result = _run_cli(tmp_path / "models.json", "--only=models",
+                      "--compare_models=lite", "--backends=tflite_float32,tflite_int8")
+
+    assert "inference" not in result and "training" not in result
+    section = result["models"]
+    entries = {entry["model"]: entry for entry in section["models"]}
+    assert list(entries) == ["lite"]
+    assert set(section["cpu_isa"]) >= {"AVX2", "AVX-512", "VNNI"} or "NEON" in section["cpu_isa"]
+    for spec, entry in entries.items():
+        net, _ = models.load_transform_net(spec)
+        assert entry["flops"]["32"]["analytic"] == flops.layer_flops(net, (1, 32, 32, 3),
+                                                                     training=False)
+        assert {row["backend"] for row in entry["results"]} == {"tflite_float32", "tflite_int8"}
+    assert models.architecture("lite") == {"filters": 12, "num_residual_blocks": 3,
+                                           "residual": "depthwise"}
+    assert models.architecture("f16b3") == {"filters": 16, "num_residual_blocks": 3,
+                                            "residual": "standard"}
+    assert models.architecture("f16") is None
+    # Off the issue's sizes: targets without a verdict, the CPU beside them.
+    lite_targets = [t for t in result["targets"] if t["section"] == "models"]
+    assert len(lite_targets) == 2 and all(t["passed"] is None for t in lite_targets)
+    printed = capsys.readouterr().out
+    assert "== models ==" in printed and "CPU instruction sets:" in printed
+    assert "AVX2 " in printed or "NEON " in printed
+
+
 def _assert_finite(row, keys):
     for key in keys:
         assert isinstance(row[key], (int, float)) and math.isfinite(row[key]), (key, row[key])
 
 
 def test_quick_run_writes_every_section(quick_report):
-    for key in ("conditions", "peak", "targets", *suite.SECTIONS):
+    for key in ("conditions", "peak", "targets", *suite.DEFAULT_SECTIONS):
         assert key in quick_report
+    assert "models" not in quick_report  # only when asked
     conditions = quick_report["conditions"]
-    for key in ("cpu_model", "instruction_sets", "threads", "tensorflow", "keras", "load_average"):
+    for key in ("cpu_model", "cpu_isa", "threads", "tensorflow", "keras", "load_average"):
         assert key in conditions["machine"]
     assert conditions["threads"] >= 1 and conditions["load_average_start"]
     assert "random" in conditions["model"]["weights"]
@@ -203,7 +291,7 @@ def test_quick_run_numbers_are_finite(quick_report):
 
 def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
     targets = quick_report["targets"]
-    assert {t["section"] for t in targets} == set(suite.SECTIONS)
+    assert {t["section"] for t in targets} == set(suite.DEFAULT_SECTIONS)
     for target in targets:
         assert target["measured"]
         # --quick never runs at the targets' sizes, so nothing passes or fails.

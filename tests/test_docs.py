@@ -68,8 +68,8 @@ def project_modules():
 
 
 def config_fields():
-    """Every field path of the training configs (paper, johnson, smoke): {"train.steps", …}."""
-    from configs import johnson, paper, smoke
+    """Every field path of the training configs (paper, johnson, smoke, lite): {"train.steps", …}."""
+    from configs import johnson, lite, paper, smoke
 
     fields = set()
 
@@ -79,7 +79,7 @@ def config_fields():
             if hasattr(value, "items"):
                 walk(value, prefix + key + ".")
 
-    for module in (paper, johnson, smoke):
+    for module in (paper, johnson, smoke, lite):
         walk(module.get_config("style.jpg"), "")
     return fields
 

@@ -161,14 +161,16 @@ def test_preview_statistics_are_approximate_for_large_images(instance_net, rng):
         tiling.instance_norm_statistics(instance_net, image, tiles, method="median")
 
 
-@pytest.mark.parametrize("upsampling", ["resize_conv", "transpose"])
+@pytest.mark.parametrize("upsampling,residual", [
+    ("resize_conv", "standard"), ("transpose", "standard"), ("resize_conv", "depthwise"),
+])
 @pytest.mark.parametrize("blocks", [0, 2])
-def test_receptive_radius_is_the_measured_reach(upsampling, blocks, rng):
+def test_receptive_radius_is_the_measured_reach(upsampling, residual, blocks, rng):
     import tensorflow as tf
 
     keras.utils.set_random_seed(3)
     net = TransformNet(filters=4, num_residual_blocks=blocks, normalization="batch",
-                       upsampling=upsampling)
+                       upsampling=upsampling, residual=residual)
     image = tf.constant(rng.uniform(0, 255, (1, 96, 96, 3)).astype(np.float32))
     reach = 0
     for p in range(44, 48):  # every position relative to the stride-4 grid

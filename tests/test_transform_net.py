@@ -144,3 +144,90 @@ def test_dynamic_and_static_shapes_agree(normalization, upsampling, padding, rng
     for size in [(16, 16), (19, 22), (13, 17)]:
         x = rng.uniform(0, 255, (1, *size, 3)).astype("float32")
         np.testing.assert_allclose(dynamic(x).numpy(), net(x).numpy(), atol=1e-3)
+
+
+# Depthwise-separable residual blocks (the lite network).
+
+
+@pytest.mark.parametrize("padding", ["reflect", "zero"])
+def test_separable_conv_block_matches_numpy(padding, rng):
+    x = rng.normal(size=(2, 7, 9, 4)).astype("float32")
+    block = layers.ConvBlock(6, 3, normalization=None, activation=False, padding=padding,
+                             separable=True)
+    block(x)
+    depthwise = rng.normal(size=(3, 3, 4, 1)).astype("float32")
+    pointwise = rng.normal(size=(1, 1, 4, 6)).astype("float32")
+    bias = rng.normal(size=(6,)).astype("float32")
+    block.depthwise.kernel.assign(depthwise)
+    block.conv.kernel.assign(pointwise)
+    block.conv.bias.assign(bias)
+
+    mode = "reflect" if padding == "reflect" else "constant"
+    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode=mode)
+    spatial = np.zeros_like(x)
+    for i in range(3):
+        for j in range(3):
+            spatial += padded[:, i:i + 7, j:j + 9, :] * depthwise[i, j, :, 0]
+    expected = spatial @ pointwise[0, 0] + bias
+
+    np.testing.assert_allclose(block(x).numpy(), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_depthwise_residual_layout_and_cost():
+    net = TransformNet(filters=8, num_residual_blocks=2, residual="depthwise")
+    net.build()
+    for block in net.residuals:
+        for conv_block in (block.block1, block.block2):
+            assert conv_block.depthwise.kernel.shape == (3, 3, 32, 1)
+            assert conv_block.conv.kernel.shape == (1, 1, 32, 32)
+            assert conv_block.norm is not None
+    standard = TransformNet(filters=8, num_residual_blocks=2)
+    standard.build()
+    # Per conv 9·32 + 32·32 weights instead of 9·32·32: 4 convs.
+    saved = 4 * (9 * 32 * 32 - (9 * 32 + 32 * 32))
+    assert standard.count_params() - net.count_params() == saved
+
+
+def test_residual_option_enters_the_config_only_when_not_standard(tmp_path, rng):
+    assert "residual" not in tiny().get_config()
+    assert "residual" not in tiny().residuals[0].get_config()
+    net = tiny(residual="depthwise", normalization="instance")
+    assert net.get_config()["residual"] == "depthwise"
+    x = rng.uniform(0, 255, (1, 21, 19, 3)).astype("float32")
+    expected = net(x).numpy()
+    path = str(tmp_path / "lite.keras")
+    net.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.residual == "depthwise"
+    assert loaded.residuals[0].block1.separable
+    np.testing.assert_allclose(loaded(x).numpy(), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="residual must be one of"):
+        tiny(residual="grouped")
+
+
+@pytest.mark.parametrize("normalization,upsampling,padding", OPTIONS[::3])
+def test_depthwise_network_any_size_static_and_dynamic(normalization, upsampling, padding, rng):
+    net = tiny(normalization=normalization, upsampling=upsampling, padding=padding,
+               residual="depthwise")
+    dynamic = tf.function(
+        lambda t: net(t, training=False), input_signature=[tf.TensorSpec([None, None, None, 3])]
+    )
+    for size in [(16, 16), (17, 23)]:
+        x = rng.uniform(0, 255, (1, *size, 3)).astype("float32")
+        y = net(x, training=False).numpy()
+        assert y.shape == x.shape and 0.0 <= y.min() and y.max() <= 255.0
+        np.testing.assert_allclose(dynamic(x).numpy(), y, atol=1e-3)
+
+
+def test_depthwise_multi_style_network_uses_conditional_norm(rng):
+    from dstyle_tf.models.instance_norm import ConditionalInstanceNormalization
+
+    net = tiny(residual="depthwise", num_styles=2)
+    x = rng.uniform(0, 255, (1, 16, 16, 3)).astype("float32")
+    a = net(x, style_weights=[[1.0, 0.0]]).numpy()
+    assert isinstance(net.residuals[0].block1.norm, ConditionalInstanceNormalization)
+    norm = net.residuals[0].block2.norm
+    norm.gamma.assign(norm.gamma.numpy() * [[1.0], [3.0]])
+    b = net(x, style_weights=[[0.0, 1.0]]).numpy()
+    assert np.abs(a - b).max() > 1e-3
+    np.testing.assert_allclose(net(x, style_weights=[[1.0, 0.0]]).numpy(), a, atol=1e-5)

@@ -5,6 +5,8 @@ r"""Benchmark the network, training, input pipeline and memory on this machine.
     python -m dstyle_tf.benchmark --only=inference --sizes=512 --repeats=11
     python -m dstyle_tf.benchmark --only=inference --model=default --styles=4 \
         --sizes=512 --backends=tflite_float32 --repeats=15   # one net for 4 styles vs one
+    python -m dstyle_tf.benchmark --only=models --sizes=512,1024 --threads=2 \
+        --compare_models=default,lite,f16b3dw,f16b3,f8b3dw --output=lite.json
 
 Prints the conditions (CPU, threads, versions, load average), one table per
 section and the performance issue's targets with PASS/FAIL, and writes all of
@@ -34,9 +36,9 @@ flags.DEFINE_integer("warmup", 2, "Untimed calls before each measurement (tracin
 flags.DEFINE_integer("threads", 0, "Threads for TensorFlow's intra/inter-op pools, the "
                      "matmul peak and the TFLite interpreter; 0 = every usable CPU.",
                      lower_bound=0)
-flags.DEFINE_list("only", list(suite.SECTIONS),
+flags.DEFINE_list("only", list(suite.DEFAULT_SECTIONS),
                   f"Sections to run, from {', '.join(suite.SECTIONS)} (the matmul peak "
-                  "always runs).")
+                  "always runs; 'models' only when named).")
 flags.DEFINE_string("output", "bench.json", "Where to write the JSON report.")
 flags.DEFINE_bool("quick", False, "Tiny sizes, 2 repeats, tiny depth network, no training "
                   "XLA, small memory images: for tests and a fast look. Explicit size and "
@@ -51,7 +53,11 @@ flags.DEFINE_integer("styles", 0, "With N > 1, also time the same network holdin
                      "'default') on every inference backend, interleaved with it, and report "
                      "the time ratio (target at 512² TFLite float32: ≤ 1.05×).", lower_bound=0)
 flags.DEFINE_list("backends", [], f"Inference backends, from {', '.join(_INFERENCE_BACKENDS)}; "
-                  "empty for all.")
+                  "empty for all (for --only=models: tflite_float32, tflite_int8).")
+flags.DEFINE_list("compare_models", list(suite.COMPARE_MODELS),
+                  "Networks of the 'models' section (random weights): paper, default (full "
+                  "size), lite (configs/lite.py) or f<filters>b<blocks>[dw] (dw = "
+                  "depthwise-separable residual blocks), or .keras files.")
 flags.DEFINE_integer("calibration_count", 8, "Images for int8 calibration and the PSNR "
                      "checks, per size.", lower_bound=1)
 flags.DEFINE_string("calibration_images", "", "Folder of photos for int8 calibration and "
@@ -99,6 +105,12 @@ def options_from_flags():
     unknown = set(FLAGS.backends) - set(_INFERENCE_BACKENDS)
     if unknown:
         raise app.UsageError(f"Unknown --backends {', '.join(sorted(unknown))}.")
+    from dstyle_tf.benchmark import models
+
+    for spec in FLAGS.compare_models:
+        if models.architecture(spec) is None and not os.path.isfile(spec):
+            raise app.UsageError(f"--compare_models {spec}: not a known network, size "
+                                 "(f16b3dw) or file.")
     modes = {"false": False, "true": True}
     if not FLAGS.train_xla or set(FLAGS.train_xla) - set(modes):
         raise app.UsageError("--train_xla takes false and/or true.")
@@ -124,6 +136,7 @@ def options_from_flags():
         "sections": tuple(FLAGS.only),
         "model": FLAGS.model,
         "backends": tuple(FLAGS.backends),
+        "compare_models": tuple(FLAGS.compare_models),
         "image_folder": FLAGS.image_folder,
         "calibration_folder": FLAGS.calibration_images,
         "train_repeats": FLAGS.train_repeats,

@@ -9,8 +9,8 @@ though not in time.
 Two independent counts:
 
 - `layer_flops(model, input_shape)` runs the model once on zeros and records
-  the input/output shape of every Conv2D, Conv2DTranspose, Dense and
-  EinsumDense call, then applies the textbook formulas (`conv2d_flops`,
+  the input/output shape of every Conv2D, Conv2DTranspose, DepthwiseConv2D,
+  SeparableConv2D, Dense and EinsumDense call, then applies the textbook formulas (`conv2d_flops`,
   `conv2d_transpose_flops`, ...). A Conv2D whose kernel its parent layer
   applies itself (TransformNet's space-to-depth output conv) is counted at
   its nominal cost. Operations that are not layers (the attention matmuls of
@@ -36,6 +36,13 @@ def conv2d_flops(output_shape, kernel_size, in_channels, groups=1):
     """2·MACs of a Conv2D: each output element is a dot of kh·kw·Cin/groups."""
     kh, kw = kernel_size
     return 2 * math.prod(output_shape) * kh * kw * in_channels // groups
+
+
+def depthwise_conv2d_flops(output_shape, kernel_size):
+    """2·MACs of a DepthwiseConv2D: each output element is a dot of kh·kw taps
+    of its own input channel (`output_shape` counts every output channel)."""
+    kh, kw = kernel_size
+    return 2 * math.prod(output_shape) * kh * kw
 
 
 def conv2d_transpose_flops(input_shape, kernel_size, out_channels):
@@ -80,6 +87,13 @@ def _cost(layer, inputs, outputs):
         flops = conv2d_transpose_flops(in_shape, layer.kernel_size, layer.filters)
     elif isinstance(layer, keras.layers.Conv2D):
         flops = conv2d_flops(out_shape, layer.kernel_size, in_shape[-1], layer.groups)
+    elif isinstance(layer, keras.layers.DepthwiseConv2D):
+        flops = depthwise_conv2d_flops(out_shape[:-1] + (
+            in_shape[-1] * layer.depth_multiplier,), layer.kernel_size)
+    elif isinstance(layer, keras.layers.SeparableConv2D):
+        depthwise = out_shape[:-1] + (in_shape[-1] * layer.depth_multiplier,)
+        flops = (depthwise_conv2d_flops(depthwise, layer.kernel_size)
+                 + conv2d_flops(out_shape, (1, 1), depthwise[-1]))
     elif isinstance(layer, keras.layers.Dense):
         flops = dense_flops(in_shape, layer.units)
     elif isinstance(layer, keras.layers.EinsumDense):
@@ -92,6 +106,8 @@ def _cost(layer, inputs, outputs):
 _COUNTED = (
     keras.layers.Conv2D,
     keras.layers.Conv2DTranspose,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv2D,
     keras.layers.Dense,
     keras.layers.EinsumDense,
 )

@@ -19,6 +19,8 @@ A multi-style network is run with its first style (one-hot weights). Given a
 `models.conditional_twin`), every backend also runs it, interleaved with the
 plain network so both see the same machine load: rows `<backend>+<N>styles`
 and `conditional_ratio` (its median time over the plain network's).
+`compare` runs the same measurement for several networks (the lite sizes
+against the full one), with the CPU's instruction sets beside the figures.
 """
 
 import os
@@ -30,6 +32,8 @@ import tensorflow as tf
 
 from dstyle_tf import stylizers
 from dstyle_tf.benchmark import flops as flops_lib
+from dstyle_tf.benchmark import machine
+from dstyle_tf.benchmark import models as models_lib
 from dstyle_tf.benchmark import peak as peak_lib
 from dstyle_tf.benchmark import timing
 from export import exporter
@@ -175,6 +179,27 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
     if conditional is not None:
         result["conditional_ratio"] = conditional_ratios(results, list(networks)[1])
     return result
+
+
+def compare(specs, sizes, repeats, warmup, threads, peak_size=2048,
+            backends=("tflite_float32", "tflite_int8"), calibration_count=8,
+            image_folder=None, log=print):
+    """`run` for each network of `specs` (`models.load_transform_net`: a
+    keyword such as "default" or "lite", a size such as "f16b3dw", or a
+    .keras file), one after the other, each with its own matmul peak.
+
+    Returns:
+        dict with `cpu_isa` ({"AVX2": bool, ...}) and `models`: per network
+        its `model`, `description` and the `run` result.
+    """
+    entries = []
+    for spec in specs:
+        net, info = models_lib.load_transform_net(spec)
+        log(f"models: {spec} ({info['description']})")
+        result = run(net, sizes, repeats, warmup, threads, peak_size, backends=backends,
+                     calibration_count=calibration_count, image_folder=image_folder, log=log)
+        entries.append({"model": spec, "description": info["description"], **result})
+    return {"cpu_isa": machine.cpu_isa(), "models": entries}
 
 
 def conditional_ratios(results, suffix):

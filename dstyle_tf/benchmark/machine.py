@@ -18,27 +18,47 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-# The SIMD extensions the convolution kernels (XNNPACK, oneDNN, Eigen) pick
-# from: the same code differs several-fold between them.
-_INSTRUCTION_SETS = (
-    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
-    "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16", "asimd", "asimddp",
-    "sve", "sve2", "i8mm", "bf16",
-)
+# Instruction-set extensions that decide which float32 / int8 kernels XNNPACK
+# and oneDNN can use: label -> /proc/cpuinfo flags of which any counts.
+X86_ISA = {
+    "AVX2": ("avx2",),
+    "AVX-512": ("avx512f",),
+    "VNNI": ("avx512_vnni", "avx_vnni"),  # int8 dot products
+    "AMX": ("amx_tile",),
+}
+ARM_ISA = {
+    "NEON": ("asimd", "neon"),
+    "dotprod": ("asimddp",),  # int8 dot products
+    "i8mm": ("i8mm",),
+}
 
 
-def instruction_sets():
-    """The CPU's SIMD extensions relevant to these kernels (from the flags /
-    Features of /proc/cpuinfo), in a fixed order; [] where unknown."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    present = set(line.split(":", 1)[1].split())
-                    return [name for name in _INSTRUCTION_SETS if name in present]
-    except OSError:
-        pass
-    return []
+def cpu_flags(cpuinfo_text=None):
+    """The CPU's feature flags (first `flags`/`Features` line of /proc/cpuinfo)."""
+    if cpuinfo_text is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                cpuinfo_text = f.read()
+        except OSError:
+            return set()
+    for line in cpuinfo_text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def cpu_isa(flags=None, machine=None):
+    """{label: bool}: AVX2, AVX-512, VNNI, AMX on x86; NEON, dotprod, i8mm on ARM."""
+    flags = cpu_flags() if flags is None else flags
+    machine = (machine or platform.machine()).lower()
+    table = ARM_ISA if machine.startswith(("arm", "aarch")) else X86_ISA
+    return {label: any(name in flags for name in names) for label, names in table.items()}
+
+
+def isa_summary(isa):
+    """One line, e.g. "AVX2 yes, AVX-512 no, VNNI no, AMX no"."""
+    return ", ".join(f"{label} {'yes' if has else 'no'}" for label, has in isa.items())
 
 
 def load_average():
@@ -84,7 +104,7 @@ def describe(threads):
         litert_version = getattr(ai_edge_litert, "__version__", None)
     return {
         "cpu_model": cpu_model(),
-        "instruction_sets": instruction_sets(),
+        "cpu_isa": cpu_isa(),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)),
         "threads": threads,

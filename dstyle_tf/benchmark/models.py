@@ -1,6 +1,8 @@
-"""The transformation network a benchmark runs: paper-size random, or a file."""
+"""The transformation network a benchmark runs: a named size (random
+weights) or a file."""
 
 import os
+import re
 
 import keras
 
@@ -12,19 +14,38 @@ ARCHITECTURES = {
     "paper": {"normalization": "batch", "upsampling": "transpose"},
     # TransformNet's own defaults: instance norm, nearest resize + conv.
     "default": {"normalization": "instance", "upsampling": "resize_conv"},
+    # configs/lite.py: 12 filters, 3 depthwise-separable residual blocks.
+    "lite": {"filters": 12, "num_residual_blocks": 3, "residual": "depthwise"},
 }
+# Other sizes of the default network: f<filters>b<residual blocks>[dw], e.g.
+# "f16b3dw" = 16 filters, 3 depthwise-separable residual blocks.
+_SIZE_SPEC = re.compile(r"f(\d+)b(\d+)(dw)?")
+
+
+def architecture(spec):
+    """TransformNet arguments for a keyword of ARCHITECTURES or a size spec, else None."""
+    if spec in ARCHITECTURES:
+        return {"filters": 32, "num_residual_blocks": 5, **ARCHITECTURES[spec]}
+    match = _SIZE_SPEC.fullmatch(spec)
+    if not match:
+        return None
+    filters, blocks, depthwise = match.groups()
+    return {"filters": int(filters), "num_residual_blocks": int(blocks),
+            "residual": "depthwise" if depthwise else "standard"}
 
 
 def load_transform_net(spec, seed=0):
-    """(network, description) for `--model`: a keyword of ARCHITECTURES or a .keras file."""
-    if spec in ARCHITECTURES:
+    """(network, description) for `--model`: a keyword of ARCHITECTURES, a
+    size spec (`f16b3dw`) or a .keras file."""
+    arguments = architecture(spec)
+    if arguments is not None:
         keras.utils.set_random_seed(seed)
-        net = TransformNet(filters=32, num_residual_blocks=5, **ARCHITECTURES[spec])
+        net = TransformNet(**arguments)
         net.build()
-        args = ", ".join(f"{k}={v}" for k, v in ARCHITECTURES[spec].items())
+        args = ", ".join(f"{k}={v}" for k, v in arguments.items())
         return net, {
             "source": spec,
-            "description": f"TransformNet(filters=32, num_residual_blocks=5, {args}), random weights",
+            "description": f"TransformNet({args}), random weights",
             "weights": "random",
             "note": (
                 "Latency and FLOPs do not depend on the weights; int8 PSNR does, so "
@@ -34,7 +55,8 @@ def load_transform_net(spec, seed=0):
         }
     if not os.path.isfile(spec):
         raise ValueError(
-            f"--model {spec}: not a file and not one of {', '.join(ARCHITECTURES)}."
+            f"--model {spec}: not a file, not one of {', '.join(ARCHITECTURES)} and "
+            "not a size like f16b3dw (filters, residual blocks, dw = depthwise)."
         )
     import dstyle_tf.models  # noqa: F401  (registers the classes)
 

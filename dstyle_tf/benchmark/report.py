@@ -3,6 +3,7 @@
 import math
 
 from dstyle_tf import atomic
+from dstyle_tf.benchmark import machine
 from dstyle_tf.tables import format_table
 
 # The performance issue's targets.
@@ -15,6 +16,9 @@ PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
 STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylizing a 4096² image
 CONDITIONAL_RATIO = 1.05  # N-style network time / single-style, TFLite float32 at 512²
 TARGET_SIZE = 512
+# The lite network's best TFLite variant, 2 threads (issue 11: a widely used
+# 32-channel network's float32 latency on a 2-core AVX2 CPU).
+LITE_LATENCY_MS = {512: 187.0, 1024: 656.0}
 TRAIN_INPUT = (256, 4)  # image side, batch
 MEMORY_SIZE = 4096
 
@@ -142,12 +146,37 @@ def memory_target(memory):
                    _if(at_target, big["max_rss_gb"] < STYLIZE_4096_PEAK_GB), note)
 
 
+def models_targets(models):
+    """The lite network's best TFLite latency at 512² and 1024² (issue 11)."""
+    targets = []
+    for entry in models["models"]:
+        if entry["model"] != "lite":
+            continue
+        for size, limit in LITE_LATENCY_MS.items():
+            rows = [r for r in entry["results"]
+                    if r["size"] == size and r["backend"].startswith("tflite_")]
+            best = min(rows, key=lambda r: r["median_ms"]) if rows else None
+            targets.append(_target(
+                "models", f"lite network's best TFLite variant at {size}² ≤ {limit:.0f} ms",
+                f"≤ {limit:.0f} ms",
+                best and f"{best['median_ms']:.0f} ms ({best['backend']}, "
+                f"{best.get('interpreter_threads')} threads)",
+                _if(best is not None, best is not None and best["median_ms"] <= limit),
+                "CPU " + machine.isa_summary(models["cpu_isa"])
+                + ("" if best else f"; not measured at {size}²: no verdict"),
+            ))
+    return targets
+
+
 def evaluate_targets(report):
     """Adds `targets` to each section present and returns the full list."""
     targets = []
     if "inference" in report:
         report["inference"]["targets"] = inference_targets(report["inference"])
         targets += report["inference"]["targets"]
+    if "models" in report:
+        report["models"]["targets"] = models_targets(report["models"])
+        targets += report["models"]["targets"]
     if "training" in report:
         report["training"]["targets"] = training_targets(report["training"])
         targets += report["training"]["targets"]
@@ -181,7 +210,7 @@ def conditions_text(report):
     lines = [
         f"Machine: {m['cpu_model']}, {m['usable_cpus']} usable CPUs, {c['threads']} threads "
         f"(TF intra/inter-op, TFLite interpreter), GPUs: {', '.join(m['gpus']) or 'none'}",
-        f"CPU instruction sets: {', '.join(m.get('instruction_sets') or []) or 'unknown'}",
+        f"CPU instruction sets: {machine.isa_summary(m.get('cpu_isa', {})) or 'unknown'}",
         f"Software: TensorFlow {m['tensorflow']}, Keras {m['keras']}, ai-edge-litert "
         f"{m['ai_edge_litert']}, Python {m['python']}",
         f"Load average (1/5/15 min): start {c['load_average_start']}, end {c['load_average_end']}",
@@ -238,6 +267,24 @@ def inference_table(inference):
     return table
 
 
+def models_table(models):
+    """One row per network, size and backend, the CPU's instruction sets beside each."""
+    isa = machine.isa_summary(models["cpu_isa"])
+    rows = []
+    for entry in models["models"]:
+        psnr = {(p["variant"], p["size"]): p for p in entry["psnr"]}
+        for r in entry["results"]:
+            variant = r["backend"].removeprefix("tflite_")
+            db = psnr.get((variant, r["size"]), {}).get("psnr_db_vs_tflite_float32")
+            rows.append((entry["model"], f"{r['size']}²", f"{r['flops'] / 1e9:.2f}", r["backend"],
+                         f"{r['median_ms']:.1f}", _spread(r), r.get("interpreter_threads"),
+                         None if db is None else f"{db:.1f}", isa))
+    table = format_table(("model", "size", "GFLOP", "backend", "median ms", "min–max ms",
+                          "threads", "PSNR dB vs float32", "CPU"), rows)
+    lines = [table] + [f"  {entry['model']}: {entry['description']}" for entry in models["models"]]
+    return "\n".join(lines)
+
+
 def training_table(training):
     rows = []
     for r in training["results"]:
@@ -290,7 +337,8 @@ def targets_table(targets):
 def format_report(report):
     """The whole report as text: conditions, one table per section, targets."""
     parts = [conditions_text(report)]
-    for name, table in (("inference", inference_table), ("training", training_table),
+    for name, table in (("inference", inference_table), ("models", models_table),
+                        ("training", training_table),
                         ("pipeline", pipeline_table), ("memory", memory_table)):
         if name in report:
             parts.append(f"== {name} ==\n{table(report[name])}")

@@ -4,7 +4,13 @@ import dataclasses
 import sys
 import time
 
-SECTIONS = ("inference", "training", "pipeline", "memory")
+# "models" (the lite sizes against the full network) runs only when asked.
+DEFAULT_SECTIONS = ("inference", "training", "pipeline", "memory")
+SECTIONS = DEFAULT_SECTIONS + ("models",)
+# Networks of the "models" section: the full one (instance norm, resize-conv)
+# and lite candidates (`models.architecture`).
+COMPARE_MODELS = ("default", "lite", "f16b3dw", "f16b3", "f8b3dw")
+COMPARE_BACKENDS = ("tflite_float32", "tflite_int8")
 
 
 @dataclasses.dataclass
@@ -15,10 +21,11 @@ class Options:
     repeats: int = 7
     warmup: int = 2
     threads: int = 0  # 0: every usable CPU
-    sections: tuple = SECTIONS
+    sections: tuple = DEFAULT_SECTIONS
     model: str = "paper"
-    backends: tuple = ()  # () = every inference backend
+    backends: tuple = ()  # () = every inference backend (models: COMPARE_BACKENDS)
     styles: int = 0  # > 1: also time the network's conditional twin with this many styles
+    compare_models: tuple = COMPARE_MODELS
     calibration_count: int = 8
     image_folder: str = ""  # JPEG folder for the pipeline (default: generated)
     calibration_folder: str = ""  # photos for int8 calibration and PSNR
@@ -98,6 +105,13 @@ def run(options, command=None, log=_log):
             backends=options.backends or inference.BACKENDS,
             calibration_count=options.calibration_count,
             image_folder=options.calibration_folder or None, log=log, conditional=conditional,
+        )
+    if "models" in options.sections:
+        report["models"] = inference.compare(
+            options.compare_models, options.sizes, options.repeats, options.warmup, threads,
+            options.peak_size, backends=options.backends or COMPARE_BACKENDS,
+            calibration_count=options.calibration_count,
+            image_folder=options.calibration_folder or None, log=log,
         )
     if "training" in options.sections:
         report["training"] = training.run(

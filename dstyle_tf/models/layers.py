@@ -26,6 +26,10 @@ from dstyle_tf.models.instance_norm import InstanceNormalization
 NORMALIZATIONS = ("batch", "instance")
 UPSAMPLINGS = ("transpose", "resize_conv")
 PADDINGS = ("reflect", "zero")
+# Residual block convolutions: full 3×3, or depthwise-separable (a depthwise
+# 3×3 then a pointwise 1×1; Chollet 2017, Howard et al. 2017): about
+# 1/9 + 1/C of the arithmetic for C channels.
+RESIDUALS = ("standard", "depthwise")
 
 
 def _index(x, axis, index):
@@ -207,6 +211,11 @@ class ConvBlock(layers.Layer):
             input's sides must be multiples of it.
         num_styles: int. > 1: conditional instance norm with this many
             styles; `call` then needs `style_weights` (B, num_styles).
+        separable: bool. Depthwise-separable convolution: a depthwise
+            `kernel_size` convolution (`depthwise`, no bias) on the padded
+            input, then a pointwise 1×1 convolution to `filters` (`conv`).
+            Same padding and receptive field as the full convolution. In
+            the config only when True.
     """
 
     def __init__(
@@ -219,6 +228,7 @@ class ConvBlock(layers.Layer):
         activation=True,
         space_to_depth=1,
         num_styles=1,
+        separable=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -230,20 +240,33 @@ class ConvBlock(layers.Layer):
         self.padding = padding
         self.activation = activation
         self.num_styles = num_styles
-        if space_to_depth > 1 and strides != 1:
-            raise ValueError("space_to_depth needs strides=1.")
+        if space_to_depth > 1 and (strides != 1 or separable):
+            raise ValueError("space_to_depth needs strides=1 and a full convolution.")
         self.space_to_depth = space_to_depth
+        self.separable = bool(separable)
         half = kernel_size // 2
         self.pad = (
             ReflectionPadding2D(half, dtype=self.dtype_policy, name="pad")
             if padding == "reflect" and half > 0
             else None
         )
+        conv_padding = "valid" if padding == "reflect" else "same"
+        self.depthwise = None
+        if self.separable:
+            self.depthwise = layers.DepthwiseConv2D(
+                kernel_size,
+                strides=strides,
+                padding=conv_padding,
+                use_bias=False,
+                dtype=self.dtype_policy,
+                name="depthwise",
+            )
+            kernel_size, strides = 1, 1
         self.conv = layers.Conv2D(
             filters,
             kernel_size,
             strides=strides,
-            padding="valid" if padding == "reflect" else "same",
+            padding=conv_padding,
             # The normalisation that follows has its own offset.
             use_bias=normalization is None,
             dtype=self.dtype_policy,
@@ -267,6 +290,8 @@ class ConvBlock(layers.Layer):
                 x, self.conv.kernel, self.conv.bias, self.space_to_depth
             )
         else:
+            if self.depthwise is not None:
+                x = self.depthwise(x)
             x = self.conv(x)
         if self.norm is not None:
             x = apply_normalization(self.norm, x, training, statistics, style_weights)
@@ -288,6 +313,8 @@ class ConvBlock(layers.Layer):
                 "num_styles": self.num_styles,
             }
         )
+        if self.separable:  # Full-convolution configs stay as they were.
+            config["separable"] = True
         return config
 
 
@@ -300,21 +327,29 @@ class ResidualBlock(layers.Layer):
         normalization: `"batch"` or `"instance"`.
         padding: `"reflect"` or `"zero"`.
         num_styles: int. > 1: conditional instance norm (see `ConvBlock`).
+        residual: `"standard"` (full 3×3 convolutions) or `"depthwise"`
+            (depthwise-separable ones, `ConvBlock(separable=True)`; each
+            still followed by its normalisation). In the config only when
+            not `"standard"`.
     """
 
     def __init__(
         self, filters, normalization="instance", padding="reflect", num_styles=1,
-        **kwargs
+        residual="standard", **kwargs
     ):
         super().__init__(**kwargs)
+        check_choice("residual", residual, RESIDUALS)
         self.filters = filters
         self.normalization = normalization
         self.padding = padding
         self.num_styles = num_styles
+        self.residual = residual
         common = dict(
             normalization=normalization, padding=padding, num_styles=num_styles,
             dtype=self.dtype_policy,
         )
+        if residual == "depthwise":
+            common["separable"] = True
         self.block1 = ConvBlock(filters, 3, name="block1", **common)
         self.block2 = ConvBlock(
             filters, 3, activation=False, name="block2", **common
@@ -336,6 +371,8 @@ class ResidualBlock(layers.Layer):
                 "num_styles": self.num_styles,
             }
         )
+        if self.residual != "standard":
+            config["residual"] = self.residual
         return config
 
 

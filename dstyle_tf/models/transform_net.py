@@ -6,6 +6,7 @@ from keras import ops
 
 from dstyle_tf.errors import check_choice
 from dstyle_tf.models.layers import PADDINGS
+from dstyle_tf.models.layers import RESIDUALS
 from dstyle_tf.models.layers import ConvBlock
 from dstyle_tf.models.layers import ResidualBlock
 from dstyle_tf.models.layers import UpsampleBlock
@@ -28,8 +29,10 @@ def receptive_radius(num_residual_blocks=5):
     because its output pixel covers two input positions and the kernel is
     centred on the first. c9s1: 4, d1: 1 + 1, d2: 2 + 2, each residual block
     2·4, u1: 2, u2: 1, output 9×9: 4 — 17 + 8 per residual block (57 for the
-    paper's 5 blocks). Measured with gradients, both upsamplings reach this
-    exactly on one side (tests/test_tiling.py).
+    paper's 5 blocks). Depthwise-separable residual blocks reach as far (the
+    depthwise 3×3 has the full convolution's footprint, the 1×1 adds
+    nothing). Measured with gradients, both upsamplings reach this exactly
+    on one side (tests/test_tiling.py).
     """
     encoder = 4 + (1 + 1) + (2 + 2)
     decoder = 2 + 1 + 4
@@ -111,6 +114,13 @@ class TransformNet(keras.Model):
         style_names: the styles' names, in order (one per style; non-empty,
             unique, without "," or ":"). Default `["style"]` for one style,
             `["style_0", ...]` for several.
+        residual: `"standard"` (paper: full 3×3 convolutions) or
+            `"depthwise"`: the residual blocks' convolutions are
+            depthwise-separable (depthwise 3×3 + pointwise 1×1, each pair
+            still normalised, conditionally for several styles), about
+            1/9 + 1/(4·filters) of their arithmetic — the cheap "lite"
+            network of `configs/lite.py`. In the config only when not
+            `"standard"`.
         **kwargs: passed to `keras.Model` (`name`, `dtype`, ...).
 
     Inputs are float (B, H, W, 3) RGB in [0, 255]; outputs float32 of the
@@ -131,6 +141,8 @@ class TransformNet(keras.Model):
 
     multi = TransformNet(num_styles=3, style_names=["wave", "scream", "starry"])
     blend = multi(images, style_weights=[[0.5, 0.5, 0.0]])  # half wave, half scream
+
+    lite = TransformNet(filters=16, num_residual_blocks=3, residual="depthwise")
     ```
     """
 
@@ -143,10 +155,12 @@ class TransformNet(keras.Model):
         padding="reflect",
         num_styles=1,
         style_names=None,
+        residual="standard",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice("padding", padding, PADDINGS)
+        check_choice("residual", residual, RESIDUALS)
         if filters < 1 or num_residual_blocks < 0:
             raise ValueError(
                 "filters must be >= 1 and num_residual_blocks >= 0; got "
@@ -159,6 +173,7 @@ class TransformNet(keras.Model):
         self.normalization = normalization
         self.upsampling = upsampling
         self.padding = padding
+        self.residual = residual
 
         dtype = self.dtype_policy
         common = dict(normalization=normalization, padding=padding, dtype=dtype)
@@ -170,7 +185,7 @@ class TransformNet(keras.Model):
             ConvBlock(4 * filters, 3, strides=2, name="d2", **common),
         ]
         self.residuals = [
-            ResidualBlock(4 * filters, name=f"res{i + 1}", **common)
+            ResidualBlock(4 * filters, residual=residual, name=f"res{i + 1}", **common)
             for i in range(num_residual_blocks)
         ]
         self.decoder = [
@@ -282,4 +297,6 @@ class TransformNet(keras.Model):
             config.update(
                 {"num_styles": self.num_styles, "style_names": list(self.style_names)}
             )
+        if self.residual != "standard":
+            config["residual"] = self.residual
         return config
