@@ -100,14 +100,32 @@ def _open_input(av, path):
     return container
 
 
+def _output_extension(path, flag=""):
+    """The video extension of `path`; a `UserError` for one that cannot be written."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension not in _CODECS:
+        raise UserError(
+            f"{flag}{path}: cannot write '{extension}' video; use one of {', '.join(VIDEO_EXTENSIONS)}."
+        )
+    return extension
+
+
+def _to_pixels(image):
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def _pixel_format(codec, size):
+    # 4:2:0 chroma needs even sides; odd sizes keep every pixel with 4:4:4.
+    even = size[0] % 2 == 0 and size[1] % 2 == 0
+    return "yuv420p" if even or codec == "mpeg4" else "yuv444p"
+
+
 def _video_stream(output, input_stream, extension, size):
     codec, _, _ = _CODECS[extension]
     rate = input_stream.average_rate or input_stream.guessed_rate or fractions.Fraction(25)
     stream = output.add_stream(codec, rate=rate)
     stream.width, stream.height = size
-    # 4:2:0 chroma needs even sides; odd sizes keep every pixel with 4:4:4.
-    even = size[0] % 2 == 0 and size[1] % 2 == 0
-    stream.pix_fmt = "yuv420p" if even or codec == "mpeg4" else "yuv444p"
+    stream.pix_fmt = _pixel_format(codec, size)
     # Timestamps keep the input's clock (variable frame rates survive), except
     # in AVI, whose index assumes one tick per frame.
     time_base = 1 / fractions.Fraction(rate) if extension == ".avi" else input_stream.time_base
@@ -157,9 +175,7 @@ def stylize_video(source, target, stylize_fn, smooth=0.0, progress=True, max_siz
             or `target` has an unsupported extension.
     """
     av = _av()
-    extension = os.path.splitext(os.fspath(target))[1].lower()
-    if extension not in _CODECS:
-        raise UserError(f"--output {target}: cannot write '{extension}' video; use one of {', '.join(VIDEO_EXTENSIONS)}.")
+    extension = _output_extension(target, "--output ")
     smoother = TemporalSmoother(smooth)
     container = _open_input(av, source)
     bar = None
@@ -187,6 +203,33 @@ def stylize_video(source, target, stylize_fn, smooth=0.0, progress=True, max_siz
         if bar is not None:
             bar.close()
         container.close()
+    return count
+
+
+def write_frames(path, frames, fps=24):
+    """Encodes RGB frames (T, H, W, 3) in [0, 255] as a silent video (test clips).
+
+    The codec follows the extension as in `stylize_video`; the file appears
+    only when complete.
+
+    Returns:
+        the number of frames written.
+    """
+    av = _av()
+    extension = _output_extension(path)
+    codec = _CODECS[extension][0]
+    count = 0
+    with atomic.replacing(path, suffix=extension) as temporary:
+        with av.open(temporary, mode="w") as output:
+            stream = output.add_stream(codec, rate=fractions.Fraction(fps))
+            for frame in frames:
+                if not count:
+                    stream.height, stream.width = np.shape(frame)[:2]
+                    stream.pix_fmt = _pixel_format(codec, (stream.width, stream.height))
+                    stream.options = _ENCODER_OPTIONS.get(codec, {})
+                output.mux(stream.encode(av.VideoFrame.from_ndarray(_to_pixels(frame), format="rgb24")))
+                count += 1
+            output.mux(stream.encode(None))
     return count
 
 
@@ -219,8 +262,7 @@ def _transcode(av, container, in_video, in_audio, output, out_video, out_audio, 
                 out_video.set_display_rotation(frame.rotation)
             image = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
             stylized = fn(image.astype(np.float32))
-            pixels = np.clip(np.rint(stylized), 0, 255).astype(np.uint8)
-            out_frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            out_frame = av.VideoFrame.from_ndarray(_to_pixels(stylized), format="rgb24")
             if frame.pts is not None:
                 out_frame.pts = round(frame.pts * frame.time_base / out_video.codec_context.time_base)
             out_frame.time_base = out_video.codec_context.time_base

@@ -18,6 +18,30 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+# /proc/cpuinfo flags → names, for the SIMD extensions XNNPACK, oneDNN and x264
+# pick kernels by (the speed of the same code differs by them).
+_INSTRUCTION_SETS = {
+    "sse4_2": "SSE4.2", "avx": "AVX", "avx2": "AVX2", "fma": "FMA", "f16c": "F16C",
+    "avx512f": "AVX-512F", "avx512bw": "AVX-512BW", "avx512_vnni": "AVX-512 VNNI",
+    "avx512_bf16": "AVX-512 BF16", "avx512_fp16": "AVX-512 FP16", "avx_vnni": "AVX-VNNI",
+    "amx_tile": "AMX", "asimd": "NEON", "asimddp": "NEON dot product", "sve": "SVE",
+}
+
+
+def instruction_sets():
+    """The CPU's SIMD instruction sets that matter for inference, e.g. ["AVX2", "FMA", ...]."""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    return [name for flag, name in _INSTRUCTION_SETS.items() if flag in flags]
+
+
 def load_average():
     """(1, 5, 15)-minute load averages, or None where unsupported."""
     try:
@@ -61,6 +85,7 @@ def describe(threads):
         litert_version = getattr(ai_edge_litert, "__version__", None)
     return {
         "cpu_model": cpu_model(),
+        "instruction_sets": instruction_sets(),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)),
         "threads": threads,

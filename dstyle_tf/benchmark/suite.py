@@ -4,7 +4,7 @@ import dataclasses
 import sys
 import time
 
-SECTIONS = ("inference", "training", "pipeline", "memory")
+SECTIONS = ("inference", "training", "pipeline", "memory", "video")
 
 
 @dataclasses.dataclass
@@ -34,6 +34,10 @@ class Options:
     tile_size: int = 1024
     tile_overlap: int = 128
     peak_size: int = 2048
+    video_backends: tuple = ("tflite_float32", "tflite_int8")
+    video_size: tuple = (640, 360)  # width, height
+    video_frames: int = 48
+    video_repeats: int = 3
     quick: bool = False
 
     @classmethod
@@ -43,7 +47,8 @@ class Options:
             sizes=(32,), repeats=2, warmup=1, calibration_count=2, train_size=32,
             train_batch=2, train_xla=(False,), depth_architecture="tiny", cross_check=False,
             pipeline_images=8, pipeline_jpeg_size=(160, 120), memory_sizes=(96,),
-            memory_baseline=0, tile_size=64, tile_overlap=16, peak_size=512, quick=True,
+            memory_baseline=0, tile_size=64, tile_overlap=16, peak_size=512,
+            video_size=(96, 64), video_frames=4, video_repeats=1, quick=True,
         )
         settings.update(overrides)
         return cls(**settings)
@@ -65,6 +70,7 @@ def run(options, command=None, log=_log):
     from dstyle_tf.benchmark import pipeline
     from dstyle_tf.benchmark import report as report_lib
     from dstyle_tf.benchmark import training
+    from dstyle_tf.benchmark import video
 
     start = time.time()
     net, model_info = models.load_transform_net(options.model)
@@ -108,6 +114,11 @@ def run(options, command=None, log=_log):
         report["memory"] = memory.run(
             net, options.memory_sizes, options.tile_size, options.tile_overlap,
             baseline_size=options.memory_baseline or None, log=log,
+        )
+    if "video" in options.sections:
+        report["video"] = video.run(
+            net, options.video_backends, options.video_size, options.video_frames,
+            options.video_repeats, options.warmup, threads, options.calibration_count, log=log,
         )
     report["peak_end"] = peak.matmul_peak(options.peak_size, max(3, options.repeats), options.warmup)
     report_lib.evaluate_targets(report)
