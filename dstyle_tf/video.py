@@ -21,8 +21,11 @@ FFmpeg is needed.
 """
 
 import fractions
+import functools
 import os
+import queue
 import sys
+import threading
 
 import numpy as np
 
@@ -240,37 +243,83 @@ def _output_size(width, height, max_size):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+class _Writer:
+    """Runs output work (encoding, muxing) in one background thread, in order.
+
+    Encoding releases the GIL, so it overlaps the network of the next frame;
+    at most `depth` tasks wait (constant memory). A task's error is raised
+    by the next `submit` or by leaving the `with` block.
+    """
+
+    def __init__(self, depth=4):
+        self._tasks = queue.Queue(depth)
+        self._error = None
+        self._thread = threading.Thread(target=self._work, name="video-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self):
+        while (task := self._tasks.get()) is not None:
+            if self._error is None:  # After an error, only drain (no deadlock).
+                try:
+                    task()
+                except BaseException as e:  # Handed to the main thread.
+                    self._error = e
+
+    def _check(self):
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, task):
+        self._check()
+        self._tasks.put(task)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._tasks.put(None)
+        self._thread.join()
+        if exc_info[0] is None:
+            self._check()
+
+
 def _transcode(av, container, in_video, in_audio, output, out_video, out_audio, copy_audio, fn, size, bar):
-    """Demuxes both tracks in file order, so memory stays constant."""
+    """Demuxes both tracks in file order, so memory stays constant; encodes
+    and muxes in a `_Writer` thread."""
+
+    def mux(stream, item):
+        output.mux(stream.encode(item))
+
     count = 0
     streams = [in_video] + ([in_audio] if in_audio is not None else [])
-    for packet in container.demux(*streams):
-        if packet.stream is in_audio:
-            if copy_audio:
-                if packet.dts is None:  # The demuxer's final flush packet.
-                    continue
-                packet.stream = out_audio
-                output.mux(packet)
-            else:
-                for frame in packet.decode():
-                    frame.pts = None
-                    output.mux(out_audio.encode(frame))
-            continue
-        for frame in packet.decode():
-            if count == 0 and frame.rotation:
-                # Phone clips store frames sideways with a display rotation: keep it.
-                out_video.set_display_rotation(frame.rotation)
-            image = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
-            stylized = fn(image.astype(np.float32))
-            out_frame = av.VideoFrame.from_ndarray(_to_pixels(stylized), format="rgb24")
-            if frame.pts is not None:
-                out_frame.pts = round(frame.pts * frame.time_base / out_video.codec_context.time_base)
-            out_frame.time_base = out_video.codec_context.time_base
-            output.mux(out_video.encode(out_frame))
-            count += 1
-            if bar is not None:
-                bar.update(1)
-    output.mux(out_video.encode(None))
-    if out_audio is not None and not copy_audio:
-        output.mux(out_audio.encode(None))
+    with _Writer() as writer:
+        for packet in container.demux(*streams):
+            if packet.stream is in_audio:
+                if copy_audio:
+                    if packet.dts is None:  # The demuxer's final flush packet.
+                        continue
+                    packet.stream = out_audio
+                    writer.submit(functools.partial(output.mux, packet))
+                else:
+                    for frame in packet.decode():
+                        frame.pts = None
+                        writer.submit(functools.partial(mux, out_audio, frame))
+                continue
+            for frame in packet.decode():
+                if count == 0 and frame.rotation:
+                    # Phone clips store frames sideways with a display rotation: keep it.
+                    out_video.set_display_rotation(frame.rotation)
+                image = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+                stylized = fn(image.astype(np.float32))
+                out_frame = av.VideoFrame.from_ndarray(_to_pixels(stylized), format="rgb24")
+                if frame.pts is not None:
+                    out_frame.pts = round(frame.pts * frame.time_base / out_video.codec_context.time_base)
+                out_frame.time_base = out_video.codec_context.time_base
+                writer.submit(functools.partial(mux, out_video, out_frame))
+                count += 1
+                if bar is not None:
+                    bar.update(1)
+        writer.submit(functools.partial(mux, out_video, None))
+        if out_audio is not None and not copy_audio:
+            writer.submit(functools.partial(mux, out_audio, None))
     return count

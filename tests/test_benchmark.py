@@ -165,7 +165,7 @@ def test_quick_run_writes_every_section(quick_report):
     for key in ("conditions", "peak", "targets", *suite.SECTIONS):
         assert key in quick_report
     conditions = quick_report["conditions"]
-    for key in ("cpu_model", "threads", "tensorflow", "keras", "load_average"):
+    for key in ("cpu_model", "instruction_sets", "threads", "tensorflow", "keras", "load_average"):
         assert key in conditions["machine"]
     assert conditions["threads"] >= 1 and conditions["load_average_start"]
     assert "random" in conditions["model"]["weights"]
@@ -199,11 +199,19 @@ def test_quick_run_numbers_are_finite(quick_report):
     for row in quick_report["memory"]["results"]:
         _assert_finite(row, ["max_rss_bytes", "max_rss_gb", "wall_s"])
         assert row["max_rss_bytes"] > 0
+    video = quick_report["video"]["results"]
+    assert [row["backend"] for row in video] == ["tflite_float32", "tflite_int8"]
+    for row in video:
+        _assert_finite(row, ["frames_per_s", "network_frames_per_s", "network_ms", "file_bytes"])
+        assert (row["width"], row["height"], row["frames"]) == (96, 64, 4)
+        # The whole command cannot be faster than its network (up to timing noise).
+        assert row["frames_per_s"] < 1.5 * row["network_frames_per_s"]
 
 
 def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
     targets = quick_report["targets"]
-    assert {t["section"] for t in targets} == set(suite.SECTIONS)
+    # The issues set no video throughput target.
+    assert {t["section"] for t in targets} == set(suite.SECTIONS) - {"video"}
     for target in targets:
         assert target["measured"]
         # --quick never runs at the targets' sizes, so nothing passes or fails.
@@ -213,5 +221,8 @@ def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
 def test_report_text_has_every_table(quick_report):
     text = report.format_report(quick_report)
     for title in ("== inference ==", "== training ==", "== pipeline ==", "== memory ==",
-                  "== targets ==", "Matmul peak", "Load average"):
+                  "== video ==", "== targets ==", "Matmul peak", "Load average"):
         assert title in text
+    # The CPU's instruction sets are printed beside the figures (where /proc/cpuinfo says).
+    sets = quick_report["conditions"]["machine"]["instruction_sets"]
+    assert text.count(f"({', '.join(sets)})" if sets else "instruction sets unknown") >= 2
