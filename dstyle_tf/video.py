@@ -236,6 +236,35 @@ def write_frames(path, frames, fps=24):
     return count
 
 
+def read_frames(path, count, start=0, max_size=None):
+    """Frames `start` … `start + count − 1` of a video, float32 RGB (H, W, 3).
+
+    Decodes from the beginning up to the last frame wanted, keeping only
+    those (a short excerpt of a long clip needs little memory).
+
+    Raises:
+        UserError: if `path` is not a readable video or has fewer frames.
+    """
+    av = _av()
+    container = _open_input(av, path)
+    frames = []
+    try:
+        stream = container.streams.video[0]
+        size = _output_size(stream.codec_context.width, stream.codec_context.height, max_size)
+        for index, frame in enumerate(container.decode(stream)):
+            if index >= start:
+                frames.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
+            if len(frames) == count:
+                break
+    except av.FFmpegError as e:
+        raise UserError(f"{path}: video could not be decoded ({_reason(e)}).") from None
+    finally:
+        container.close()
+    if len(frames) < count:
+        raise UserError(f"{path}: has {start + len(frames)} frames; {start + count} are needed.")
+    return np.stack(frames).astype(np.float32)
+
+
 def _output_size(width, height, max_size):
     if not max_size or max(width, height) <= max_size:
         return width, height

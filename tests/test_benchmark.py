@@ -202,7 +202,8 @@ def test_quick_run_numbers_are_finite(quick_report):
     video = quick_report["video"]["results"]
     assert [row["backend"] for row in video] == ["tflite_float32", "tflite_int8"]
     for row in video:
-        _assert_finite(row, ["frames_per_s", "network_frames_per_s", "network_ms", "file_bytes"])
+        _assert_finite(row, ["frames_per_s", "network_frames_per_s", "network_ms", "file_bytes",
+                             "cpu_ms_per_frame"])
         assert (row["width"], row["height"], row["frames"]) == (96, 64, 4)
         # The whole command cannot be faster than its network (up to timing noise).
         assert row["frames_per_s"] < 1.5 * row["network_frames_per_s"]

@@ -270,9 +270,10 @@ def memory_table(memory):
 def video_table(video, machine=None):
     rows = [(r["backend"], f"{r['width']}×{r['height']}", r["frames"], f"{r['frames_per_s']:.2f}",
              f"{r['network_frames_per_s']:.2f}", f"{r['network_ms']:.1f}",
-             f"{r['decode_encode_ms']:.1f}") for r in video["results"]]
+             f"{r['decode_encode_ms']:.1f}", f"{r['cpu_ms_per_frame']:.0f}")
+            for r in video["results"]]
     table = format_table(("backend", "frame", "frames", "video frames/s", "network frames/s",
-                          "network ms", "decode+encode ms/frame"), rows)
+                          "network ms", "decode+encode ms/frame", "CPU ms/frame"), rows)
     lines = [table, f"  clip: {video['clip']}"]
     if machine:
         lines.append(f"  CPU: {machine['cpu_model']} ({cpu_features(machine)}), "

@@ -20,6 +20,7 @@ Backends:
 
 import os
 import tempfile
+import time
 
 import numpy as np
 
@@ -145,9 +146,13 @@ def run(model, backend_names=DEFAULT_BACKENDS, frame_size=FRAME_SIZE, num_frames
             3 * repeats, warmup,
         )
 
+        cpu_seconds = {name: [] for name in loaded}
+
         def pass_over_clip(name, stylizer):
             output = os.path.join(scratch, f"out_{name}.mp4")
+            start = time.process_time()
             failures = stylize_files([(clip, output)], stylizer, progress=False)
+            cpu_seconds[name].append(time.process_time() - start)
             if failures:
                 raise RuntimeError(f"{name}: {failures[0][1]}")
 
@@ -168,6 +173,9 @@ def run(model, backend_names=DEFAULT_BACKENDS, frame_size=FRAME_SIZE, num_frames
                 "network_frames_per_s": timing.throughput(network[name]["median_ms"], 1),
                 "network_ms": network[name]["median_ms"],
                 "decode_encode_ms": per_frame_ms - network[name]["median_ms"],
+                # CPU time of every thread of the process: less sensitive to other
+                # processes than wall time (it counts spinning threads, though).
+                "cpu_ms_per_frame": 1000 * float(np.median(cpu_seconds[name])) / num_frames,
                 "file_bytes": os.path.getsize(paths[name]) if os.path.isfile(paths[name]) else None,
                 "interpreter_threads": threads if name.startswith("tflite") else None,
                 "clip": clips[name],

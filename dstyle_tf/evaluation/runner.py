@@ -68,14 +68,17 @@ def parse_model_spec(spec):
     return label, path
 
 
-def model_method(label, path):
-    """A `Method` running a trained network (`.keras`, SavedModel, `.tflite`)."""
+def model_method(label, path, frames=False):
+    """A `Method` running a trained network (`.keras`, SavedModel, `.tflite`);
+    with `frames`, set up for many images of one size (`Stylizer.for_video`)."""
     from dstyle_tf import stylize
 
     try:
         stylizer = stylize.load_stylizer(path)
     except stylize.ModelLoadError as e:
         raise UserError(f"--model {label}={path}: {e}") from None
+    if frames:
+        stylizer = stylizer.for_video()
     return Method(label, lambda photo: stylize.stylize_image(photo, stylizer), "model", path)
 
 
