@@ -69,6 +69,7 @@ setup(
             "dstyle-stylize=dstyle_tf.stylize:run",
             "dstyle-evaluate=dstyle_tf.evaluate:run",
             "dstyle-compare=dstyle_tf.compare:run",
+            "dstyle-stills=dstyle_tf.stills:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
             "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
             "dstyle-export=export.__main__:run",

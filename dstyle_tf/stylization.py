@@ -60,7 +60,7 @@ def stylize_image(
             same contract.
         tile_size: images with a side larger than this are processed in tiles
             of this size; 0 disables tiling. Ignored for fixed-size models,
-            whose tiles are their input size.
+            whose tiles are their input size (`fixed_size_tiles`).
         tile_overlap: pixels by which tiles overlap and are cross-faded.
         tile_context: extra pixels of surrounding image fed with each tile;
             None: the network's receptive field (`stylizer.context`), which
@@ -89,34 +89,69 @@ def stylize_image(
         tile_context = getattr(stylizer, "context", None) or tile_context_for()
     fixed_size = getattr(stylizer, "fixed_size", None)
     if fixed_size:
-        side = min(fixed_size)
-        tile_context = min(tile_context, side // 8 // ALIGN * ALIGN)
-        tile_size = side - 2 * tile_context
-        tile_overlap = min(tile_overlap, tile_size // 4)
+        tile_size, tile_context, tile_overlap = fixed_size_tiles(
+            image.shape[:2], fixed_size, tile_context, tile_overlap
+        )
     elif tile_size <= 0:
         tile_size = max(image.shape[:2])
     fn = stylizer
     if style_weights is not None:
         fn = functools.partial(stylizer, style_weights=style_weights)
-    for_tiles = getattr(stylizer, "for_tiles", None)
-    if for_tiles and max(image.shape[:2]) > tile_size:
-        statistics_tiles = tiling.tile_grid(
-            *image.shape[:2], min(tile_size, _STATISTICS_TILE), 0, tile_context, ALIGN
+    tile_rows, tile_columns = tiling.tile_sides(tile_size)
+    if image.shape[0] <= tile_rows and image.shape[1] <= tile_columns:
+        # One pass (video frames, most photos): no tile copies or blending.
+        stylized = np.array(fn(image), np.float32)
+        if on_tile is not None:
+            on_tile(1, 1)
+    else:
+        for_tiles = getattr(stylizer, "for_tiles", None)
+        if for_tiles:
+            statistics_tiles = tiling.tile_grid(
+                *image.shape[:2], min(min(tile_rows, tile_columns), _STATISTICS_TILE), 0,
+                tile_context, ALIGN,
+            )
+            fn = for_tiles(image, statistics_tiles, tile_statistics, style_weights=style_weights)
+        stylized = tiling.tiled_apply(
+            image,
+            fn,
+            tile_size=tile_size,
+            overlap=tile_overlap,
+            context=tile_context,
+            align=ALIGN,
+            on_tile=on_tile,
         )
-        fn = for_tiles(image, statistics_tiles, tile_statistics, style_weights=style_weights)
-    stylized = tiling.tiled_apply(
-        image,
-        fn,
-        tile_size=tile_size,
-        overlap=tile_overlap,
-        context=tile_context,
-        align=ALIGN,
-        on_tile=on_tile,
-    )
     stylized = np.clip(stylized, 0.0, 255.0, out=stylized)  # in place: large images
     if preserve_color:
         stylized = color.preserve_color(image, stylized)
     return apply_strength(image, stylized, strength)
+
+
+def fixed_size_tiles(shape, fixed_size, context, overlap):
+    """Tiling for a model that takes only `fixed_size` inputs (a fixed-size TFLite export).
+
+    A side of the image that fits in the model's input is not cut (one pass
+    pads it up to the input size); a longer side is cut into tiles whose
+    window, core plus `context` on both sides, is the input's side, with the
+    context capped to an eighth of that side. An image that fits is thus one
+    call, and a longer one is cut only along the sides that need it.
+
+    Args:
+        shape: (height, width) of the image.
+        fixed_size: (height, width) of the model's input.
+        context, overlap: the tiling's wishes (`stylize_image`).
+
+    Returns:
+        (tile_size (rows, columns), context, overlap) for `tiling.tiled_apply`.
+    """
+    cut = [side for length, side in zip(shape, fixed_size) if length > side]
+    if not cut:
+        return tuple(fixed_size), context, overlap
+    context = min(context, min(cut) // 8 // ALIGN * ALIGN)
+    sides = tuple(
+        side if length <= side else side - 2 * context for length, side in zip(shape, fixed_size)
+    )
+    overlap = min(overlap, (min(cut) - 2 * context) // 4)
+    return sides, context, overlap
 
 
 def check_strength(strength):
@@ -315,6 +350,7 @@ def stylize_files(
 
 def _stylize_video(source, target, stylizer, max_size, progress, smooth, options):
     """`video.stylize_video` with `stylize_image` (tiling) on every frame."""
+    stylizer = getattr(stylizer, "for_video", lambda: stylizer)()
     try:
         video.stylize_video(
             source, target, lambda frame: stylize_image(frame, stylizer, **options),

@@ -185,6 +185,10 @@ class Stylizer:
             return self
         return functools.partial(self, style_weights=style_weights)
 
+    def for_video(self):
+        """The stylizer to run on every frame of a video (all of one size)."""
+        return self
+
     def check_style_weights(self, style_weights):
         """(N,) float32 weights, or None for a single-style model."""
         if self.num_styles == 1:
@@ -226,6 +230,7 @@ class KerasStylizer(Stylizer):
 
         self.model = keras.saving.load_model(path, compile=False)
         self.style_names = tuple(getattr(self.model, "style_names", Stylizer.style_names))
+        self._graph = None  # the model as a tf.function (`for_video`)
 
     def _network(self, style_weights):
         """The model, called with these (N,) weights for every image."""
@@ -233,8 +238,31 @@ class KerasStylizer(Stylizer):
             return self.model
         return functools.partial(self.model, style_weights=style_weights[None])
 
+    def _call(self, images, style_weights=None):
+        if style_weights is None:
+            return self.model(images, training=False)
+        return self.model(images, style_weights=style_weights, training=False)
+
     def run(self, image, style_weights=None):
-        return np.asarray(self._network(style_weights)(image[None], training=False))[0]
+        inputs = (image[None],) if style_weights is None else (image[None], style_weights[None])
+        if self._graph is not None:
+            return self._graph(*inputs).numpy()[0]
+        return np.asarray(self._call(*inputs))[0]
+
+    def for_video(self):
+        """This model run as a traced graph: for many frames of one size, an
+        eager call costs about twice the network (Python dispatch of every
+        op). Traced once per frame size; results differ from eager calls by
+        float rounding (< 0.01 of 255)."""
+        import copy
+
+        import tensorflow as tf
+
+        if self._graph is not None:
+            return self
+        graph = copy.copy(self)
+        graph._graph = tf.function(self._call, reduce_retracing=True)
+        return graph
 
     @property
     def context(self):
@@ -323,7 +351,9 @@ class TFLiteStylizer(Stylizer):
             self.fixed_size = (int(shape[1]), int(shape[2]))
 
     def run(self, image, style_weights=None):
-        data = image[None].astype(np.float32)
+        # The signature runner resizes the input tensor only when the shape
+        # changes (frames of a video: once) and reuses its buffers.
+        data = np.ascontiguousarray(image[None], np.float32)
         dtype = self._input["dtype"]
         if dtype != np.float32:
             scale, zero_point = self._input["quantization"]
@@ -337,7 +367,7 @@ class TFLiteStylizer(Stylizer):
         if self._output["dtype"] != np.float32:
             scale, zero_point = self._output["quantization"]
             output = (output.astype(np.float32) - zero_point) * scale
-        return output[0].astype(np.float32)
+        return np.asarray(output[0], np.float32)
 
 
 def _model_card_styles(tflite_path):

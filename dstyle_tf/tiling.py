@@ -102,10 +102,19 @@ image (cores minus what the next tile takes over), for exact statistics.
 """
 
 
+def tile_sides(tile_size):
+    """(rows, columns) of a `tile_size` given as one side or a (rows, columns) pair."""
+    if np.ndim(tile_size) == 0:
+        return int(tile_size), int(tile_size)
+    rows, columns = tile_size
+    return int(rows), int(columns)
+
+
 def tile_grid(height, width, tile_size, overlap, context, align=1):
     """The tiles of an image, row by row (see `tiled_apply` for the arguments)."""
-    row_spans = tile_spans(height, tile_size, overlap, align)
-    col_spans = tile_spans(width, tile_size, overlap, align)
+    tile_rows, tile_columns = tile_sides(tile_size)
+    row_spans = tile_spans(height, tile_rows, overlap, align)
+    col_spans = tile_spans(width, tile_columns, overlap, align)
 
     def owns(spans, length):
         starts = [start for start, _ in spans]
@@ -221,8 +230,9 @@ def tiled_apply(
         image: float array (H, W, C).
         fn: callable taking a float32 array (h, w, C) — a tile with its
             context — and returning an array (h, w, C_out) of the same h, w.
-        tile_size: int. Side of the kept part of each tile (cores are at
-            most this, except the last row/column, up to `align` - 1 more).
+        tile_size: int, or (rows, columns). Side of the kept part of each
+            tile (cores are at most this, except the last row/column, up to
+            `align` - 1 more).
         overlap: int. Pixels by which neighbouring cores overlap and blend.
         context: int. Pixels of surrounding image given to `fn` on each side
             of a core (fewer at the image border); cropped away afterwards.
@@ -239,8 +249,9 @@ def tiled_apply(
     if image.ndim != 3:
         raise ValueError(f"Expected an (H, W, C) image; got shape {image.shape}.")
     height, width = image.shape[:2]
-    row_spans = tile_spans(height, tile_size, overlap, align)
-    col_spans = tile_spans(width, tile_size, overlap, align)
+    tile_rows, tile_columns = tile_sides(tile_size)
+    row_spans = tile_spans(height, tile_rows, overlap, align)
+    col_spans = tile_spans(width, tile_columns, overlap, align)
     row_windows, row_total = blend_weights(row_spans, height)
     col_windows, col_total = blend_weights(col_spans, width)
     row_window_of = dict(zip(row_spans, row_windows))

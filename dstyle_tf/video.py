@@ -21,8 +21,11 @@ FFmpeg is needed.
 """
 
 import fractions
+import functools
 import os
+import queue
 import sys
+import threading
 
 import numpy as np
 
@@ -100,14 +103,32 @@ def _open_input(av, path):
     return container
 
 
+def _output_extension(path, flag=""):
+    """The video extension of `path`; a `UserError` for one that cannot be written."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension not in _CODECS:
+        raise UserError(
+            f"{flag}{path}: cannot write '{extension}' video; use one of {', '.join(VIDEO_EXTENSIONS)}."
+        )
+    return extension
+
+
+def _to_pixels(image):
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def _pixel_format(codec, size):
+    # 4:2:0 chroma needs even sides; odd sizes keep every pixel with 4:4:4.
+    even = size[0] % 2 == 0 and size[1] % 2 == 0
+    return "yuv420p" if even or codec == "mpeg4" else "yuv444p"
+
+
 def _video_stream(output, input_stream, extension, size):
     codec, _, _ = _CODECS[extension]
     rate = input_stream.average_rate or input_stream.guessed_rate or fractions.Fraction(25)
     stream = output.add_stream(codec, rate=rate)
     stream.width, stream.height = size
-    # 4:2:0 chroma needs even sides; odd sizes keep every pixel with 4:4:4.
-    even = size[0] % 2 == 0 and size[1] % 2 == 0
-    stream.pix_fmt = "yuv420p" if even or codec == "mpeg4" else "yuv444p"
+    stream.pix_fmt = _pixel_format(codec, size)
     # Timestamps keep the input's clock (variable frame rates survive), except
     # in AVI, whose index assumes one tick per frame.
     time_base = 1 / fractions.Fraction(rate) if extension == ".avi" else input_stream.time_base
@@ -157,9 +178,7 @@ def stylize_video(source, target, stylize_fn, smooth=0.0, progress=True, max_siz
             or `target` has an unsupported extension.
     """
     av = _av()
-    extension = os.path.splitext(os.fspath(target))[1].lower()
-    if extension not in _CODECS:
-        raise UserError(f"--output {target}: cannot write '{extension}' video; use one of {', '.join(VIDEO_EXTENSIONS)}.")
+    extension = _output_extension(target, "--output ")
     smoother = TemporalSmoother(smooth)
     container = _open_input(av, source)
     bar = None
@@ -190,6 +209,62 @@ def stylize_video(source, target, stylize_fn, smooth=0.0, progress=True, max_siz
     return count
 
 
+def write_frames(path, frames, fps=24):
+    """Encodes RGB frames (T, H, W, 3) in [0, 255] as a silent video (test clips).
+
+    The codec follows the extension as in `stylize_video`; the file appears
+    only when complete.
+
+    Returns:
+        the number of frames written.
+    """
+    av = _av()
+    extension = _output_extension(path)
+    codec = _CODECS[extension][0]
+    count = 0
+    with atomic.replacing(path, suffix=extension) as temporary:
+        with av.open(temporary, mode="w") as output:
+            stream = output.add_stream(codec, rate=fractions.Fraction(fps))
+            for frame in frames:
+                if not count:
+                    stream.height, stream.width = np.shape(frame)[:2]
+                    stream.pix_fmt = _pixel_format(codec, (stream.width, stream.height))
+                    stream.options = _ENCODER_OPTIONS.get(codec, {})
+                output.mux(stream.encode(av.VideoFrame.from_ndarray(_to_pixels(frame), format="rgb24")))
+                count += 1
+            output.mux(stream.encode(None))
+    return count
+
+
+def read_frames(path, count, start=0, max_size=None):
+    """Frames `start` … `start + count − 1` of a video, float32 RGB (H, W, 3).
+
+    Decodes from the beginning up to the last frame wanted, keeping only
+    those (a short excerpt of a long clip needs little memory).
+
+    Raises:
+        UserError: if `path` is not a readable video or has fewer frames.
+    """
+    av = _av()
+    container = _open_input(av, path)
+    frames = []
+    try:
+        stream = container.streams.video[0]
+        size = _output_size(stream.codec_context.width, stream.codec_context.height, max_size)
+        for index, frame in enumerate(container.decode(stream)):
+            if index >= start:
+                frames.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
+            if len(frames) == count:
+                break
+    except av.FFmpegError as e:
+        raise UserError(f"{path}: video could not be decoded ({_reason(e)}).") from None
+    finally:
+        container.close()
+    if len(frames) < count:
+        raise UserError(f"{path}: has {start + len(frames)} frames; {start + count} are needed.")
+    return np.stack(frames).astype(np.float32)
+
+
 def _output_size(width, height, max_size):
     if not max_size or max(width, height) <= max_size:
         return width, height
@@ -197,38 +272,83 @@ def _output_size(width, height, max_size):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+class _Writer:
+    """Runs output work (encoding, muxing) in one background thread, in order.
+
+    Encoding releases the GIL, so it overlaps the network of the next frame;
+    at most `depth` tasks wait (constant memory). A task's error is raised
+    by the next `submit` or by leaving the `with` block.
+    """
+
+    def __init__(self, depth=4):
+        self._tasks = queue.Queue(depth)
+        self._error = None
+        self._thread = threading.Thread(target=self._work, name="video-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self):
+        while (task := self._tasks.get()) is not None:
+            if self._error is None:  # After an error, only drain (no deadlock).
+                try:
+                    task()
+                except BaseException as e:  # Handed to the main thread.
+                    self._error = e
+
+    def _check(self):
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, task):
+        self._check()
+        self._tasks.put(task)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._tasks.put(None)
+        self._thread.join()
+        if exc_info[0] is None:
+            self._check()
+
+
 def _transcode(av, container, in_video, in_audio, output, out_video, out_audio, copy_audio, fn, size, bar):
-    """Demuxes both tracks in file order, so memory stays constant."""
+    """Demuxes both tracks in file order, so memory stays constant; encodes
+    and muxes in a `_Writer` thread."""
+
+    def mux(stream, item):
+        output.mux(stream.encode(item))
+
     count = 0
     streams = [in_video] + ([in_audio] if in_audio is not None else [])
-    for packet in container.demux(*streams):
-        if packet.stream is in_audio:
-            if copy_audio:
-                if packet.dts is None:  # The demuxer's final flush packet.
-                    continue
-                packet.stream = out_audio
-                output.mux(packet)
-            else:
-                for frame in packet.decode():
-                    frame.pts = None
-                    output.mux(out_audio.encode(frame))
-            continue
-        for frame in packet.decode():
-            if count == 0 and frame.rotation:
-                # Phone clips store frames sideways with a display rotation: keep it.
-                out_video.set_display_rotation(frame.rotation)
-            image = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
-            stylized = fn(image.astype(np.float32))
-            pixels = np.clip(np.rint(stylized), 0, 255).astype(np.uint8)
-            out_frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-            if frame.pts is not None:
-                out_frame.pts = round(frame.pts * frame.time_base / out_video.codec_context.time_base)
-            out_frame.time_base = out_video.codec_context.time_base
-            output.mux(out_video.encode(out_frame))
-            count += 1
-            if bar is not None:
-                bar.update(1)
-    output.mux(out_video.encode(None))
-    if out_audio is not None and not copy_audio:
-        output.mux(out_audio.encode(None))
+    with _Writer() as writer:
+        for packet in container.demux(*streams):
+            if packet.stream is in_audio:
+                if copy_audio:
+                    if packet.dts is None:  # The demuxer's final flush packet.
+                        continue
+                    packet.stream = out_audio
+                    writer.submit(functools.partial(output.mux, packet))
+                else:
+                    for frame in packet.decode():
+                        frame.pts = None
+                        writer.submit(functools.partial(mux, out_audio, frame))
+                continue
+            for frame in packet.decode():
+                if count == 0 and frame.rotation:
+                    # Phone clips store frames sideways with a display rotation: keep it.
+                    out_video.set_display_rotation(frame.rotation)
+                image = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+                stylized = fn(image.astype(np.float32))
+                out_frame = av.VideoFrame.from_ndarray(_to_pixels(stylized), format="rgb24")
+                if frame.pts is not None:
+                    out_frame.pts = round(frame.pts * frame.time_base / out_video.codec_context.time_base)
+                out_frame.time_base = out_video.codec_context.time_base
+                writer.submit(functools.partial(mux, out_video, out_frame))
+                count += 1
+                if bar is not None:
+                    bar.update(1)
+        writer.submit(functools.partial(mux, out_video, None))
+        if out_audio is not None and not copy_audio:
+            writer.submit(functools.partial(mux, out_audio, None))
     return count

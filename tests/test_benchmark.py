@@ -287,11 +287,20 @@ def test_quick_run_numbers_are_finite(quick_report):
     for row in quick_report["memory"]["results"]:
         _assert_finite(row, ["max_rss_bytes", "max_rss_gb", "wall_s"])
         assert row["max_rss_bytes"] > 0
+    video = quick_report["video"]["results"]
+    assert [row["backend"] for row in video] == ["tflite_float32", "tflite_int8"]
+    for row in video:
+        _assert_finite(row, ["frames_per_s", "network_frames_per_s", "network_ms", "file_bytes",
+                             "cpu_ms_per_frame"])
+        assert (row["width"], row["height"], row["frames"]) == (96, 64, 4)
+        # The whole command cannot be faster than its network (up to timing noise).
+        assert row["frames_per_s"] < 1.5 * row["network_frames_per_s"]
 
 
 def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
     targets = quick_report["targets"]
-    assert {t["section"] for t in targets} == set(suite.DEFAULT_SECTIONS)
+    # The issues set no video throughput target.
+    assert {t["section"] for t in targets} == set(suite.DEFAULT_SECTIONS) - {"video"}
     for target in targets:
         assert target["measured"]
         # --quick never runs at the targets' sizes, so nothing passes or fails.
@@ -301,8 +310,13 @@ def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
 def test_report_text_has_every_table(quick_report):
     text = report.format_report(quick_report)
     for title in ("== inference ==", "== training ==", "== pipeline ==", "== memory ==",
-                  "== targets ==", "Matmul peak", "Load average"):
+                  "== video ==", "== targets ==", "Matmul peak", "Load average"):
         assert title in text
+
+    # The CPU's instruction sets are printed beside the figures.
+    isa = report.cpu_features(quick_report["conditions"]["machine"])
+    assert "AVX2" in isa or "NEON" in isa or isa == "instruction sets unknown"
+    assert text.count(isa) >= 2
 
 
 def test_conditional_twin_is_timed_beside_the_plain_network():
@@ -331,3 +345,4 @@ def test_conditional_twin_is_timed_beside_the_plain_network():
     with pytest.raises(ValueError, match="--model=default"):
         models.conditional_twin(TransformNet(filters=4, num_residual_blocks=1,
                                              normalization="batch"), 3)
+

@@ -147,6 +147,25 @@ def test_dynamic_size_model_matches_keras_at_odd_sizes(options, tmp_path, rng):
         np.testing.assert_allclose(stylizer(image), np.asarray(model(image[None]))[0], atol=0.05)
 
 
+def test_dynamic_size_model_runs_whole_video_frames(net, tmp_path, rng):
+    """Frames of a clip (one size): one call each on the whole frame, with the
+    interpreter and its tensors reused; each equals a fresh per-frame run."""
+    path = tflite.convert_all(net, str(tmp_path), ["float32"], None)["float32"]
+    stylizer = stylize.load_stylizer(path).for_video()
+    calls = []
+    run = stylizer.run
+    stylizer.run = lambda image, style_weights=None: calls.append(image.shape) or run(image)
+    frames = rng.uniform(0, 255, (3, 72, 136, 3)).astype(np.float32)
+
+    outputs = [stylize.stylize_image(frame, stylizer, tile_size=1024) for frame in frames]
+
+    assert calls == [(72, 136, 3)] * 3
+    for frame, output in zip(frames, outputs):
+        fresh = stylize.load_stylizer(path)
+        np.testing.assert_array_equal(output, np.clip(fresh(frame), 0, 255))
+        np.testing.assert_allclose(output, np.clip(np.asarray(net(frame[None]))[0], 0, 255), atol=0.05)
+
+
 def _op_names(path):
     return {op["op_name"] for op in Interpreter(model_path=path)._get_ops_details()}
 

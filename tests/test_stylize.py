@@ -98,6 +98,33 @@ def test_tiny_images_are_padded_not_refused(keras_stylizer):
     assert out.shape == (3, 2, 3) and np.isfinite(out).all()
 
 
+class _FixedSizeStylizer(stylize.Stylizer):
+    """A per-pixel stand-in for a fixed-size export, recording what it runs on."""
+
+    fixed_size = (48, 64)
+
+    def __init__(self):
+        self.shapes = []
+
+    def run(self, image, style_weights=None):
+        self.shapes.append(image.shape[:2])
+        return np.sqrt(image) * 8.0
+
+
+@pytest.mark.parametrize("size, runs", [((48, 64), 1), ((30, 50), 1), ((48, 150), 4), ((100, 64), 4)])
+def test_fixed_size_model_cuts_only_the_sides_that_do_not_fit(rng, size, runs):
+    stylizer = _FixedSizeStylizer()
+    image = rng.uniform(0, 255, (*size, 3)).astype(np.float32)
+
+    out = stylize.stylize_image(image, stylizer)
+
+    # A frame of the model's size (or smaller: padded) is one run; a longer
+    # side is cut into tiles of the model's size, the other side is not cut.
+    assert len(stylizer.shapes) == runs
+    assert set(stylizer.shapes) == {(48, 64)}
+    np.testing.assert_allclose(out, np.sqrt(image) * 8.0, rtol=1e-5)
+
+
 def test_tiled_stylize_has_input_size(keras_stylizer, rng):
     image = rng.uniform(0, 255, (70, 101, 3)).astype(np.float32)
 

@@ -29,6 +29,23 @@ def test_cross_fade_weights_sum_to_one():
     np.testing.assert_allclose(total, 1.0, atol=1e-12)
 
 
+def test_rectangular_tiles_cut_each_side_by_its_own_size(rng):
+    image = rng.uniform(0, 255, (60, 150, 3)).astype(np.float32)
+    shapes = []
+
+    def fn(tile):
+        shapes.append(tile.shape[:2])
+        return tile * 0.5 + 3.0
+
+    out = tiling.tiled_apply(image, fn, tile_size=(64, 40), overlap=8, context=8, align=4)
+
+    # Rows fit in one tile: only the columns are cut (into 5 tiles).
+    assert len(shapes) == len(tiling.tile_spans(150, 40, 8, align=4)) == 5
+    assert all(rows == 60 for rows, _ in shapes)
+    np.testing.assert_allclose(out, image * 0.5 + 3.0, rtol=1e-6)
+    assert tiling.tile_sides(32) == (32, 32) and tiling.tile_sides((48, 64)) == (48, 64)
+
+
 def test_per_pixel_function_is_reproduced_exactly(rng):
     image = rng.uniform(0, 255, (97, 131, 3)).astype(np.float32)
     shapes = []

@@ -237,3 +237,32 @@ def test_audio_is_re_encoded_when_the_container_cannot_take_it(clip, tmp_path):
     frames, fps, size, duration = probe(tmp_path / "back.mp4")
     assert len(frames) == FRAMES and fps == FPS and duration == pytest.approx(0.8, abs=0.5)
     assert np.abs(frames[2] - probe(clip)[0][2].astype(float)).mean() < 6  # Inverted twice.
+
+
+def test_writer_thread_keeps_order_and_reports_errors():
+    done = []
+    with video._Writer(depth=2) as writer:
+        for index in range(10):
+            writer.submit(lambda index=index: done.append(index))
+    assert done == list(range(10))
+
+    def fail():
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        with video._Writer(depth=2) as writer:
+            writer.submit(fail)
+            for index in range(10):
+                writer.submit(lambda: done.append("after the error"))
+    assert "after the error" not in done
+
+
+def test_write_frames_round_trip(tmp_path):
+    frames = np.stack([_frame(index) for index in range(5)]).astype(np.float32)
+
+    assert video.write_frames(tmp_path / "clip.mp4", frames, fps=12) == 5
+
+    decoded, fps, size, _ = probe(tmp_path / "clip.mp4")
+    assert len(decoded) == 5 and fps == 12 and size == (frames.shape[2], frames.shape[1])
+    with pytest.raises(UserError, match="cannot write '.gif'"):
+        video.write_frames(tmp_path / "clip.gif", frames)

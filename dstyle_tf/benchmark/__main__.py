@@ -7,6 +7,7 @@ r"""Benchmark the network, training, input pipeline and memory on this machine.
         --sizes=512 --backends=tflite_float32 --repeats=15   # one net for 4 styles vs one
     python -m dstyle_tf.benchmark --only=models --sizes=512,1024 --threads=2 \
         --compare_models=default,lite,f16b3dw,f16b3,f8b3dw --output=lite.json
+    python -m dstyle_tf.benchmark --only=video --model=runs/demo/transform_net.keras
 
 Prints the conditions (CPU, threads, versions, load average), one table per
 section and the performance issue's targets with PASS/FAIL, and writes all of
@@ -83,6 +84,13 @@ flags.DEFINE_integer("tile_size", 1024, "stylize --tile_size for the memory runs
                      lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "stylize --tile_overlap for the memory runs.",
                      lower_bound=0)
+flags.DEFINE_list("video_backends", ["tflite_float32", "tflite_int8"],
+                  "Backends of the video section: keras, saved_model, tflite_<variant> "
+                  "(exported at the frame size) or tflite_<variant>_dynamic.")
+flags.DEFINE_list("video_size", ["640", "360"], "WIDTH,HEIGHT of the video section's clip.")
+flags.DEFINE_integer("video_frames", 48, "Frames of the video section's clip.", lower_bound=2)
+flags.DEFINE_integer("video_repeats", 3, "Timed passes over the clip per video backend.",
+                     lower_bound=1)
 flags.DEFINE_integer("peak_size", 2048, "Side n of the n×n×n float32 matmul peak.",
                      lower_bound=64)
 
@@ -111,6 +119,14 @@ def options_from_flags():
         if models.architecture(spec) is None and not os.path.isfile(spec):
             raise app.UsageError(f"--compare_models {spec}: not a known network, size "
                                  "(f16b3dw) or file.")
+    from dstyle_tf.benchmark import video
+
+    unknown = set(FLAGS.video_backends) - set(video.backends())
+    if unknown or not FLAGS.video_backends:
+        raise app.UsageError(f"Unknown --video_backends {', '.join(sorted(unknown))}; choose "
+                             f"from {', '.join(video.backends())}.")
+    if len(FLAGS.video_size) != 2 or min(_ints("video_size")) < 16:
+        raise app.UsageError("--video_size must be WIDTH,HEIGHT, both at least 16.")
     modes = {"false": False, "true": True}
     if not FLAGS.train_xla or set(FLAGS.train_xla) - set(modes):
         raise app.UsageError("--train_xla takes false and/or true.")
@@ -130,6 +146,9 @@ def options_from_flags():
         "tile_size": ("tile_size", None),
         "tile_overlap": ("tile_overlap", None),
         "peak_size": ("peak_size", None),
+        "video_size": ("video_size", _ints),
+        "video_frames": ("video_frames", None),
+        "video_repeats": ("video_repeats", None),
     }
     values = {
         "threads": FLAGS.threads,
@@ -141,6 +160,7 @@ def options_from_flags():
         "calibration_folder": FLAGS.calibration_images,
         "train_repeats": FLAGS.train_repeats,
         "styles": FLAGS.styles,
+        "video_backends": tuple(FLAGS.video_backends),
     }
     for field, (name, convert) in explicit.items():
         if FLAGS.quick and not FLAGS[name].present:

@@ -204,11 +204,17 @@ def _verdict(passed):
     return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
 
 
+def cpu_features(machine_info):
+    """The instruction sets of a report's machine, as text."""
+    return machine.isa_summary(machine_info.get("cpu_isa") or {}) or "instruction sets unknown"
+
+
 def conditions_text(report):
     c = report["conditions"]
     m = c["machine"]
     lines = [
-        f"Machine: {m['cpu_model']}, {m['usable_cpus']} usable CPUs, {c['threads']} threads "
+        f"Machine: {m['cpu_model']} ({cpu_features(m)}), {m['usable_cpus']} usable CPUs, "
+        f"{c['threads']} threads "
         f"(TF intra/inter-op, TFLite interpreter), GPUs: {', '.join(m['gpus']) or 'none'}",
         f"CPU instruction sets: {machine.isa_summary(m.get('cpu_isa', {})) or 'unknown'}",
         f"Software: TensorFlow {m['tensorflow']}, Keras {m['keras']}, ai-edge-litert "
@@ -328,6 +334,20 @@ def memory_table(memory):
     return format_table(("image", "tile", "max RSS GB", "wall s"), rows)
 
 
+def video_table(video, machine=None):
+    rows = [(r["backend"], f"{r['width']}×{r['height']}", r["frames"], f"{r['frames_per_s']:.2f}",
+             f"{r['network_frames_per_s']:.2f}", f"{r['network_ms']:.1f}",
+             f"{r['decode_encode_ms']:.1f}", f"{r['cpu_ms_per_frame']:.0f}")
+            for r in video["results"]]
+    table = format_table(("backend", "frame", "frames", "video frames/s", "network frames/s",
+                          "network ms", "decode+encode ms/frame", "CPU ms/frame"), rows)
+    lines = [table, f"  clip: {video['clip']}"]
+    if machine:
+        lines.append(f"  CPU: {machine['cpu_model']} ({cpu_features(machine)}), "
+                     f"{machine['threads']} threads")
+    return "\n".join(lines)
+
+
 def targets_table(targets):
     rows = [(t["section"], t["target"], t["required"], t["measured"], _verdict(t["passed"]),
              t["note"]) for t in targets]
@@ -342,6 +362,9 @@ def format_report(report):
                         ("pipeline", pipeline_table), ("memory", memory_table)):
         if name in report:
             parts.append(f"== {name} ==\n{table(report[name])}")
+    if "video" in report:
+        machine = report["conditions"]["machine"]
+        parts.append(f"== video ==\n{video_table(report['video'], machine)}")
     if report.get("targets"):
         parts.append(f"== targets ==\n{targets_table(report['targets'])}")
     return "\n\n".join(parts)

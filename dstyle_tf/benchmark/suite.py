@@ -5,7 +5,7 @@ import sys
 import time
 
 # "models" (the lite sizes against the full network) runs only when asked.
-DEFAULT_SECTIONS = ("inference", "training", "pipeline", "memory")
+DEFAULT_SECTIONS = ("inference", "training", "pipeline", "memory", "video")
 SECTIONS = DEFAULT_SECTIONS + ("models",)
 # Networks of the "models" section: the full one (instance norm, resize-conv)
 # and lite candidates (`models.architecture`).
@@ -42,6 +42,10 @@ class Options:
     tile_size: int = 1024
     tile_overlap: int = 128
     peak_size: int = 2048
+    video_backends: tuple = ("tflite_float32", "tflite_int8")
+    video_size: tuple = (640, 360)  # width, height
+    video_frames: int = 48
+    video_repeats: int = 3
     quick: bool = False
 
     @classmethod
@@ -51,7 +55,8 @@ class Options:
             sizes=(32,), repeats=2, warmup=1, calibration_count=2, train_size=32,
             train_batch=2, train_xla=(False,), depth_architecture="tiny", cross_check=False,
             pipeline_images=8, pipeline_jpeg_size=(160, 120), memory_sizes=(96,),
-            memory_baseline=0, tile_size=64, tile_overlap=16, peak_size=512, quick=True,
+            memory_baseline=0, tile_size=64, tile_overlap=16, peak_size=512,
+            video_size=(96, 64), video_frames=4, video_repeats=1, quick=True,
         )
         settings.update(overrides)
         return cls(**settings)
@@ -73,6 +78,7 @@ def run(options, command=None, log=_log):
     from dstyle_tf.benchmark import pipeline
     from dstyle_tf.benchmark import report as report_lib
     from dstyle_tf.benchmark import training
+    from dstyle_tf.benchmark import video
 
     start = time.time()
     net, model_info = models.load_transform_net(options.model)
@@ -130,6 +136,11 @@ def run(options, command=None, log=_log):
         report["memory"] = memory.run(
             net, options.memory_sizes, options.tile_size, options.tile_overlap,
             baseline_size=options.memory_baseline or None, log=log,
+        )
+    if "video" in options.sections:
+        report["video"] = video.run(
+            net, options.video_backends, options.video_size, options.video_frames,
+            options.video_repeats, options.warmup, threads, options.calibration_count, log=log,
         )
     report["peak_end"] = peak.matmul_peak(options.peak_size, max(3, options.repeats), options.warmup)
     report_lib.evaluate_targets(report)

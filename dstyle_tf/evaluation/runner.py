@@ -73,7 +73,7 @@ def parse_model_spec(spec):
     return label, path
 
 
-def model_methods(label, path, styles=None):
+def model_methods(label, path, styles=None, frames=False):
     """The `Method`s of a trained network (`.keras`, SavedModel, `.tflite`):
     one for a single-style network, one per style (`<label>/<style>`, that
     style alone) for a multi-style one.
@@ -81,6 +81,7 @@ def model_methods(label, path, styles=None):
     Args:
         styles: style name -> image path (`styles.parse_style_specs`), to
             check that each style has an image; None skips the check.
+        frames: set up for many images of one size (`Stylizer.for_video`).
     """
     from dstyle_tf import stylize
     from dstyle_tf.evaluation import styles as styles_lib
@@ -89,6 +90,8 @@ def model_methods(label, path, styles=None):
         stylizer = stylize.load_stylizer(path)
     except stylize.ModelLoadError as e:
         raise UserError(f"--model {label}={path}: {e}") from None
+    if frames:
+        stylizer = stylizer.for_video()
     names = list(stylizer.style_names)
     if len(names) == 1:
         style = "" if styles is None else styles_lib.single_style_name(label, path, styles)
@@ -109,9 +112,9 @@ def model_methods(label, path, styles=None):
     return methods
 
 
-def model_method(label, path):
+def model_method(label, path, frames=False):
     """The `Method` of a single-style trained network (see `model_methods`)."""
-    methods = model_methods(label, path)
+    methods = model_methods(label, path, frames=frames)
     if len(methods) > 1:
         raise UserError(f"--model {label}={path}: holds several styles; use model_methods.")
     return methods[0]
