@@ -180,6 +180,9 @@ def test_quick_run_numbers_are_finite(quick_report):
                         "tflite_float16", "tflite_dynamic_int8", "tflite_int8"}
     for row in inference["results"]:
         _assert_finite(row, timing_keys + ["flops", "gflops_per_s", "efficiency_vs_peak"])
+        if row["backend"].startswith("tflite_"):  # every op in one XNNPACK partition
+            delegation = row["xnnpack"]
+            assert (delegation["delegated"], delegation["partitions"]) == (delegation["nodes"], 1)
     for size, count in inference["flops"].items():
         assert count["analytic"] > 0
         assert abs(count["xla_hlo"] - count["analytic"]) / count["analytic"] < 0.05
@@ -213,7 +216,8 @@ def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
 def test_report_text_has_every_table(quick_report):
     text = report.format_report(quick_report)
     for title in ("== inference ==", "== training ==", "== pipeline ==", "== memory ==",
-                  "== targets ==", "Matmul peak", "Load average"):
+                  "== targets ==", "Matmul peak", "Load average", "CPU instruction sets",
+                  "XNNPACK", " nodes, 1 partition"):
         assert title in text
 
 

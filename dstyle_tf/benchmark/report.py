@@ -224,10 +224,11 @@ def inference_table(inference):
         if entry and "psnr_db_vs_tflite_float32" in entry:
             note = f"PSNR {entry['psnr_db_vs_tflite_float32']:.1f} dB vs float32"
         rows.append((r["backend"], f"{r['size']}²", f"{r['median_ms']:.1f}", _spread(r),
-                     f"{r['flops'] / 1e9:.1f}", f"{r['gflops_per_s']:.1f}",
-                     _percent(r["efficiency_vs_peak"]), note))
+                     _xnnpack(r.get("xnnpack")), f"{r['flops'] / 1e9:.1f}",
+                     f"{r['gflops_per_s']:.1f}", _percent(r["efficiency_vs_peak"]), note))
     table = format_table(
-        ("backend", "size", "median ms", "min–max ms", "GFLOP", "GFLOP/s", "% peak", "note"), rows)
+        ("backend", "size", "median ms", "min–max ms", "XNNPACK", "GFLOP", "GFLOP/s", "% peak",
+         "note"), rows)
     ratios = [
         f"{backend} {ratio:.3f}× at {size}²"
         for size, by_backend in inference.get("conditional_ratio", {}).items()
@@ -236,6 +237,16 @@ def inference_table(inference):
     if ratios:
         table += "\n  conditional (N-style) / plain network time: " + ", ".join(ratios)
     return table
+
+
+def _xnnpack(delegation):
+    """"240/240 nodes, 1 partition" (+ the ops left outside), or "" (not TFLite)."""
+    if not delegation:
+        return ""
+    text = (f"{delegation['delegated']}/{delegation['nodes']} nodes, "
+            f"{delegation['partitions']} partition{'s' * (delegation['partitions'] != 1)}")
+    outside = ", ".join(f"{count}× {name}" for name, count in delegation["outside"].items())
+    return text + (f"; outside: {outside}" if outside else "")
 
 
 def training_table(training):
