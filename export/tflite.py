@@ -24,6 +24,7 @@ import collections
 import contextlib
 import io
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -43,17 +44,17 @@ STYLE_WEIGHTS_NAME = "style_weights"
 OUTPUT_NAME = "stylized_images"
 VARIANTS = ("float32", "float16", "dynamic_int8", "int8")
 DEFAULT_SIZE = 384
-# Ops left in float32 in the "int8" variant, besides the per-channel
-# arithmetic of instance normalisation's statistics (scale and offset from
-# mean and variance, `instance_norm.int8_formulation`), which is kept float
-# whenever this is not empty: only (1, 1, 1, C) tensors are float, every
-# full-size tensor is int8 and XNNPACK runs the whole model as one partition.
-# The previous choice (all instance-norm arithmetic in float: MEAN,
-# SQUARED_DIFFERENCE, RSQRT, MUL, ADD, SUB) also left the residual ADDs and
-# the input and output scaling in float: 24 QUANTIZE/DEQUANTIZE around
-# full-size float islands. Pass () for a strictly all-int8 model (RSQRT then
-# runs outside XNNPACK).
-INT8_FLOAT_OPS = ("RSQRT", "MAXIMUM")
+# Ops left in float32 in the "int8" variant; when this is not empty, the
+# tensors of instance norm's statistics (`instance_norm.FLOAT_STATISTICS_SCOPE`:
+# mean, variance, and the per-channel scale and offset made of them) are kept
+# float too. Everything else is int8: the normalisation x · scale + offset,
+# convolutions, padding, residual ADDs, input and output scaling, and
+# XNNPACK runs the whole model as one partition. The previous choice (every
+# MEAN, SQUARED_DIFFERENCE, RSQRT, MUL, ADD and SUB in float) also left the
+# affine step, the residual ADDs and the input and output scaling in float.
+# Pass () for a strictly all-int8 model (XNNPACK then leaves RSQRT and
+# SQUARED_DIFFERENCE to TFLite's kernels).
+INT8_FLOAT_OPS = ("RSQRT",)
 
 
 class ConversionError(RuntimeError):
@@ -169,8 +170,8 @@ def _float_statistics_tensors(saved_model_dir):
         saved_model_dir, signature_keys=[SIGNATURE_KEY]
     )
     interpreter = Interpreter(model_content=converter.convert())
-    marker = f"/{instance_norm.FLOAT_STATISTICS_SCOPE}/"
-    return [t["name"] for t in interpreter.get_tensor_details() if marker in t["name"]]
+    scope = re.compile(f"/{instance_norm.FLOAT_STATISTICS_SCOPE}(_[0-9]+)?/")
+    return [t["name"] for t in interpreter.get_tensor_details() if scope.search(t["name"])]
 
 
 def _calibration_inputs(images, num_styles):
@@ -189,24 +190,15 @@ def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, 
     """Converts `model` to each variant; returns {variant: path of .tflite}.
 
     Files are named `<prefix>_<variant>_<H>x<W>.tflite` (`..._dynamic.tflite`
-    for a dynamic size). The "int8" variant is traced with instance norms in
-    `instance_norm.int8_formulation` (one XNNPACK partition, no full-size
-    float tensors), the others as trained.
+    for a dynamic size).
     """
     size_tag = f"{input_size[0]}x{input_size[1]}" if input_size else "dynamic"
     paths = {}
     with tempfile.TemporaryDirectory() as scratch:
-        saved = {}
+        saved = frozen_saved_model(model, os.path.join(scratch, "frozen"), input_size)
         for variant in variants:
-            formulation = "int8" if variant == "int8" else "float"
-            if formulation not in saved:
-                with (instance_norm.int8_formulation() if formulation == "int8"
-                      else contextlib.nullcontext()):
-                    saved[formulation] = frozen_saved_model(
-                        model, os.path.join(scratch, formulation), input_size
-                    )
             flatbuffer = convert(
-                saved[formulation], variant, representative_images, uint8_io, int8_float_ops,
+                saved, variant, representative_images, uint8_io, int8_float_ops,
                 styles_lib.num_styles(model),
             )
             path = os.path.join(output_dir, f"{prefix}_{variant}_{size_tag}.tflite")

@@ -99,17 +99,27 @@ def _mean_input_dtypes(path):
     }
 
 
-def test_int8_normalises_in_int8_but_for_per_channel_statistics(converted, net, tmp_path):
+def test_int8_keeps_only_instance_norm_statistics_in_float(converted, net, tmp_path):
     strict = tflite.convert_all(
         net, str(tmp_path), ["int8"], SIZE, exporter.synthetic_images(4, *SIZE, seed=2),
         prefix="strict", int8_float_ops=(),
     )["int8"]
-    default = tflite.xnnpack_delegation(converted["int8"])
+    interpreter = Interpreter(model_path=converted["int8"])
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    quantized_sizes = sorted(
+        int(np.prod(tensors[op["outputs"][0]]["shape"]))
+        for op in interpreter._get_ops_details() if op["op_name"] == "QUANTIZE"
+    )
 
-    assert _mean_input_dtypes(converted["int8"]) == {np.int8}
-    norms = 3 + 2 + 2  # encoder, residual block, decoder (gamma = 1: its MUL folds away)
-    assert default["float_ops"] == {"MAXIMUM": norms, "RSQRT": norms, "MUL": norms, "SUB": norms}
-    assert default["largest_float_tensor"] == 4 * net.filters  # (1, 1, 1, C) only
+    assert _mean_input_dtypes(converted["int8"]) == {np.float32}
+    assert _mean_input_dtypes(strict) == {np.int8}
+    # Float to int8: the input image, then only per-channel scales and offsets
+    # (the normalised activations, residual sums and output stay int8).
+    assert quantized_sizes[-1] == SIZE[0] * SIZE[1] * 3
+    assert max(quantized_sizes[:-1]) == 4 * net.filters
+    assert set(tflite.xnnpack_delegation(converted["int8"])["float_ops"]) == {
+        "MEAN", "SQUARED_DIFFERENCE", "ADD", "RSQRT", "MUL", "SUB"
+    }
     assert tflite.xnnpack_delegation(strict)["float_ops"] == {}
 
 
