@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from dstyle_tf.benchmark import flops
+from dstyle_tf.benchmark import machine
 from dstyle_tf.benchmark import report
 from dstyle_tf.benchmark import suite
 
@@ -127,6 +128,14 @@ def test_matmul_peak_counts_2n3_flops_per_median_call():
     assert 0.05 < result["gflops"] < 2000
     assert result["gflops_best"] >= result["gflops"]
     assert result["timing"]["repeats"] == 2
+
+
+def test_simd_class_names_the_widest_int8_dot_product():
+    assert machine.simd_class(["avx", "avx2", "fma", "avx512f", "avx512_vnni"]) == "AVX-512 VNNI"
+    assert machine.simd_class(["avx2", "avx512f"]) == "AVX-512"
+    assert machine.simd_class(["sse4_2", "avx", "avx2", "fma"]) == "AVX2"
+    assert machine.simd_class(["asimd", "asimddp"]) == "ARM dot product"
+    assert machine.simd_class([]) == machine.simd_class(None) == "other"
 
 
 def test_format_table_aligns_columns():

@@ -3,6 +3,7 @@
 import math
 
 from dstyle_tf import atomic
+from dstyle_tf.benchmark import machine
 from dstyle_tf.tables import format_table
 
 # The performance issue's targets.
@@ -33,7 +34,7 @@ def _closest(values, wanted):
     return min(values, key=lambda v: (abs(v - wanted), -v)) if values else None
 
 
-def inference_targets(inference):
+def inference_targets(inference, instruction_sets=None):
     rows = {(r["backend"], r["size"]): r for r in inference["results"]}
     sizes = sorted({size for backend, size in rows if backend == "tflite_float32"})
     size = _closest(sizes, TARGET_SIZE)
@@ -63,7 +64,9 @@ def inference_targets(inference):
     targets.append(_target(
         "inference", "dynamic-int8 or full-int8 ≥ 1.5× faster than float32, PSNR ≥ 30 dB vs it",
         "≥ 1.5× and ≥ 30 dB", "; ".join(parts) or None, _if(at_target and parts, passed),
-        (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained one",
+        (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained "
+        f"one; holds for {machine.simd_class(instruction_sets)} CPUs only (int8 speed-ups differ "
+        "several-fold between AVX2, AVX-512 and VNNI)",
     ))
     ratio = inference.get("conditional_ratio", {}).get(str(size), {}).get("tflite_float32")
     if ratio is not None:
@@ -146,7 +149,8 @@ def evaluate_targets(report):
     """Adds `targets` to each section present and returns the full list."""
     targets = []
     if "inference" in report:
-        report["inference"]["targets"] = inference_targets(report["inference"])
+        report["inference"]["targets"] = inference_targets(
+            report["inference"], report.get("conditions", {}).get("machine", {}).get("instruction_sets"))
         targets += report["inference"]["targets"]
     if "training" in report:
         report["training"]["targets"] = training_targets(report["training"])
