@@ -77,9 +77,9 @@ flags.DEFINE_bool(
 )
 flags.DEFINE_list(
     "int8_float_ops", list(tflite.INT8_FLOAT_OPS),
-    "TFLite ops the int8 model keeps in float32 (instance-norm arithmetic, which "
-    "loses much quality in int8; convolutions stay int8). Empty for a strictly "
-    "all-int8 model, e.g. for accelerators without float support.",
+    "TFLite ops the int8 model keeps in float32; unless empty, instance norm's statistics "
+    "(mean, variance, per-channel scale and offset) stay float too, and everything else is "
+    "int8. Empty for a strictly all-int8 model, e.g. for accelerators without float support.",
 )
 flags.DEFINE_integer(
     "num_threads", None, "TFLite interpreter threads for the checks (default: runtime's).",

@@ -20,9 +20,11 @@ Every converted model is checked with ai-edge-litert's interpreter (the runtime
 used on phones) against the Keras model: PSNR, max abs difference, latency.
 """
 
+import collections
 import contextlib
 import io
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -33,6 +35,7 @@ from tensorflow.python.framework import convert_to_constants
 
 from dstyle_tf import stylizers
 from dstyle_tf.errors import check_choice
+from dstyle_tf.models import instance_norm
 from export import styles as styles_lib
 
 SIGNATURE_KEY = "stylize"
@@ -41,11 +44,17 @@ STYLE_WEIGHTS_NAME = "style_weights"
 OUTPUT_NAME = "stylized_images"
 VARIANTS = ("float32", "float16", "dynamic_int8", "int8")
 DEFAULT_SIZE = 384
-# Ops left in float32 in the "int8" variant: the arithmetic of instance
-# normalisation (statistics and the affine step). Quantising them costs
-# ~14 dB PSNR on real photos (17 vs 31 dB for a 32-filter net); the
-# convolutions are int8 either way. Pass () for a strictly all-int8 model.
-INT8_FLOAT_OPS = ("MEAN", "SQUARED_DIFFERENCE", "RSQRT", "MUL", "ADD", "SUB")
+# Ops left in float32 in the "int8" variant; when this is not empty, the
+# tensors of instance norm's statistics (`instance_norm.FLOAT_STATISTICS_SCOPE`:
+# mean, variance, and the per-channel scale and offset made of them) are kept
+# float too. Everything else is int8: the normalisation x · scale + offset,
+# convolutions, padding, residual ADDs, input and output scaling, and
+# XNNPACK runs the whole model as one partition. The previous choice (every
+# MEAN, SQUARED_DIFFERENCE, RSQRT, MUL, ADD and SUB in float) also left the
+# affine step, the residual ADDs and the input and output scaling in float.
+# Pass () for a strictly all-int8 model (XNNPACK then leaves RSQRT and
+# SQUARED_DIFFERENCE to TFLite's kernels).
+INT8_FLOAT_OPS = ("RSQRT",)
 
 
 class ConversionError(RuntimeError):
@@ -137,7 +146,8 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
                 converter=converter,
                 debug_dataset=converter.representative_dataset,
                 debug_options=tf.lite.experimental.QuantizationDebugOptions(
-                    denylisted_ops=list(int8_float_ops)
+                    denylisted_ops=list(int8_float_ops),
+                    denylisted_nodes=_float_statistics_tensors(saved_model_dir),
                 ),
             )
             return debugger.get_nondebug_quantized_model()
@@ -149,6 +159,19 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
         raise ConversionError(
             f"TFLite conversion ({variant}) failed: {first_error[:500]}"
         ) from e
+
+
+def _float_statistics_tensors(saved_model_dir):
+    """Names of the tensors computed in `instance_norm.FLOAT_STATISTICS_SCOPE`
+    (read from a float conversion: the names the quantiser sees)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        saved_model_dir, signature_keys=[SIGNATURE_KEY]
+    )
+    interpreter = Interpreter(model_content=converter.convert())
+    scope = re.compile(f"/{instance_norm.FLOAT_STATISTICS_SCOPE}(_[0-9]+)?/")
+    return [t["name"] for t in interpreter.get_tensor_details() if scope.search(t["name"])]
 
 
 def _calibration_inputs(images, num_styles):
@@ -244,6 +267,74 @@ def gpu_delegate_issues(tflite_path):
                 )
                 break
     return issues
+
+
+def xnnpack_delegation(tflite_path, num_threads=None):
+    """What ai-edge-litert's default XNNPACK delegate takes of a model.
+
+    The runtime logs "Replacing N out of M node(s) with delegate ..., yielding
+    K partitions" only in debug builds, so this reads the delegated graph
+    instead: each XNNPACK partition is one `DELEGATE` node, and the model's
+    nodes it replaced are those between its inputs and its outputs. Every
+    node outside a partition runs in TFLite's own kernels, and each hand-over
+    between a partition and such a node costs a pass over the tensor.
+
+    Args:
+        tflite_path: a .tflite model.
+        num_threads: interpreter threads (None: runtime default).
+
+    Returns:
+        dict: `nodes` (the model's ops), `delegated` (ops inside XNNPACK
+        partitions), `partitions`, `ops` {op name: count}, `outside` {op name:
+        count} of the ops left to TFLite's kernels, and `float_ops` {op name:
+        count} of the float32 ops of an otherwise quantised model (empty for
+        float models), with `largest_float_tensor` the element count of the
+        largest float32 tensor they read or write (0 if none).
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=os.fspath(tflite_path), num_threads=num_threads)
+    interpreter.allocate_tensors()
+    details = interpreter._get_ops_details()
+    model_ops = {op["index"]: op for op in details if op["op_name"] != "DELEGATE"}
+    producer = {int(t): op["index"] for op in model_ops.values() for t in op["outputs"]}
+    delegated = set()
+    partitions = [op for op in details if op["op_name"] == "DELEGATE"]
+    for partition in partitions:
+        boundary = {int(t) for t in partition["inputs"]}
+        pending = [int(t) for t in partition["outputs"]]
+        while pending:
+            tensor = pending.pop()
+            node = producer.get(tensor)
+            if tensor in boundary or node is None or node in delegated:
+                continue
+            delegated.add(node)
+            pending.extend(int(t) for t in model_ops[node]["inputs"] if t >= 0)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    quantised = any(tensors[t]["dtype"] == np.int8 for t in producer)  # int8 activations
+    float_ops, largest = {}, 0
+    for op in model_ops.values():
+        if not quantised or op["op_name"] in ("QUANTIZE", "DEQUANTIZE"):
+            continue
+        floats = [tensors[int(t)] for t in list(op["inputs"]) + list(op["outputs"])
+                  if t >= 0 and tensors[int(t)]["dtype"] == np.float32
+                  and int(t) in producer]  # activations, not constants
+        if floats:
+            float_ops[op["op_name"]] = float_ops.get(op["op_name"], 0) + 1
+            largest = max([largest] + [int(np.prod(t["shape"])) for t in floats])
+    return {
+        "nodes": len(model_ops),
+        "delegated": len(delegated),
+        "partitions": len(partitions),
+        "ops": _count(op["op_name"] for op in model_ops.values()),
+        "outside": _count(model_ops[i]["op_name"] for i in model_ops if i not in delegated),
+        "float_ops": float_ops,
+        "largest_float_tensor": largest,
+    }
+
+
+def _count(names):
+    return dict(sorted(collections.Counter(names).items()))
 
 
 def psnr(reference, test, peak=255.0):

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from dstyle_tf.benchmark import flops
+from dstyle_tf.benchmark import machine
 from dstyle_tf.benchmark import report
 from dstyle_tf.benchmark import suite
 
@@ -168,6 +169,14 @@ def test_matmul_peak_counts_2n3_flops_per_median_call():
     assert result["timing"]["repeats"] == 2
 
 
+def test_simd_class_names_the_widest_int8_dot_product():
+    assert machine.simd_class(["avx", "avx2", "fma", "avx512f", "avx512_vnni"]) == "AVX-512 VNNI"
+    assert machine.simd_class(["avx2", "avx512f"]) == "AVX-512"
+    assert machine.simd_class(["sse4_2", "avx", "avx2", "fma"]) == "AVX2"
+    assert machine.simd_class(["asimd", "asimddp"]) == "ARM dot product"
+    assert machine.simd_class([]) == machine.simd_class(None) == "other"
+
+
 def test_format_table_aligns_columns():
     text = report.format_table(("name", "ms"), [("keras", "1.5"), ("tflite_float32", None)])
     lines = text.splitlines()
@@ -268,6 +277,9 @@ def test_quick_run_numbers_are_finite(quick_report):
                         "tflite_float16", "tflite_dynamic_int8", "tflite_int8"}
     for row in inference["results"]:
         _assert_finite(row, timing_keys + ["flops", "gflops_per_s", "efficiency_vs_peak"])
+        if row["backend"].startswith("tflite_"):  # every op in one XNNPACK partition
+            delegation = row["xnnpack"]
+            assert (delegation["delegated"], delegation["partitions"]) == (delegation["nodes"], 1)
     for size, count in inference["flops"].items():
         assert count["analytic"] > 0
         assert abs(count["xla_hlo"] - count["analytic"]) / count["analytic"] < 0.05
@@ -310,7 +322,8 @@ def test_quick_run_targets_have_no_verdict_off_conditions(quick_report):
 def test_report_text_has_every_table(quick_report):
     text = report.format_report(quick_report)
     for title in ("== inference ==", "== training ==", "== pipeline ==", "== memory ==",
-                  "== video ==", "== targets ==", "Matmul peak", "Load average"):
+                  "== video ==", "== targets ==", "Matmul peak", "Load average",
+                  "CPU instruction sets", "XNNPACK", " nodes, 1 partition"):
         assert title in text
 
     # The CPU's instruction sets are printed beside the figures.

@@ -99,14 +99,70 @@ def _mean_input_dtypes(path):
     }
 
 
-def test_int8_keeps_instance_norm_in_float_unless_strict(converted, net, tmp_path):
+def test_int8_keeps_only_instance_norm_statistics_in_float(converted, net, tmp_path):
     strict = tflite.convert_all(
         net, str(tmp_path), ["int8"], SIZE, exporter.synthetic_images(4, *SIZE, seed=2),
         prefix="strict", int8_float_ops=(),
     )["int8"]
+    interpreter = Interpreter(model_path=converted["int8"])
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    quantized_sizes = sorted(
+        int(np.prod(tensors[op["outputs"][0]]["shape"]))
+        for op in interpreter._get_ops_details() if op["op_name"] == "QUANTIZE"
+    )
 
     assert _mean_input_dtypes(converted["int8"]) == {np.float32}
     assert _mean_input_dtypes(strict) == {np.int8}
+    # Float to int8: the input image, then only per-channel scales and offsets
+    # (the normalised activations, residual sums and output stay int8).
+    assert quantized_sizes[-1] == SIZE[0] * SIZE[1] * 3
+    assert max(quantized_sizes[:-1]) == 4 * net.filters
+    assert set(tflite.xnnpack_delegation(converted["int8"])["float_ops"]) == {
+        "MEAN", "SQUARED_DIFFERENCE", "ADD", "RSQRT", "MUL", "SUB"
+    }
+    assert tflite.xnnpack_delegation(strict)["float_ops"] == {}
+
+
+@pytest.mark.parametrize("variant", tflite.VARIANTS)
+def test_every_variant_is_one_xnnpack_partition(converted, variant):
+    report = tflite.xnnpack_delegation(converted[variant])
+
+    assert report["outside"] == {}
+    assert (report["delegated"], report["partitions"]) == (report["nodes"], 1)
+
+
+def test_batch_norm_int8_model_has_no_float_ops(tmp_path):
+    keras.utils.set_random_seed(0)
+    paper = TransformNet(filters=8, num_residual_blocks=1, normalization="batch",
+                         upsampling="transpose")
+    paper.build()
+    path = tflite.convert_all(
+        paper, str(tmp_path), ["int8"], SIZE, exporter.synthetic_images(4, *SIZE, seed=2),
+    )["int8"]
+    report = tflite.xnnpack_delegation(path)
+
+    assert report["float_ops"] == {}
+    assert (report["ops"]["QUANTIZE"], report["ops"]["DEQUANTIZE"]) == (1, 1)  # input, output
+    assert (report["delegated"], report["partitions"]) == (report["nodes"], 1)
+
+
+def test_xnnpack_delegation_finds_ops_left_outside(tmp_path):
+    kernel = tf.constant(np.ones((3, 3, 2, 2), np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 2])])
+    def net(x):
+        x = tf.nn.conv2d(x, kernel, 1, "SAME")
+        x = tf.image.resize(x, (16, 16), method="nearest")  # not an XNNPACK op
+        return tf.nn.conv2d(x, kernel, 1, "SAME")
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([net.get_concrete_function()], net)
+    path = tmp_path / "split.tflite"
+    path.write_bytes(converter.convert())
+    report = tflite.xnnpack_delegation(path)
+
+    assert report["outside"] == {"RESIZE_NEAREST_NEIGHBOR": 1}
+    assert (report["nodes"], report["delegated"], report["partitions"]) == (3, 2, 2)
+    assert report["float_ops"] == {}
 
 
 def test_uint8_io_model(converted, net, test_images):
@@ -171,12 +227,14 @@ def _op_names(path):
 
 
 def test_fixed_size_graph_has_only_fast_ops(converted):
-    # MIRROR_PAD and TILE run outside XNNPACK, 10-25x slower than the slices,
-    # concatenations and resize that replace them; a fixed size needs no
+    # MIRROR_PAD, TILE and RESIZE_NEAREST_NEIGHBOR run outside XNNPACK; slices,
+    # concatenations and depth-to-space replace them; a fixed size needs no
     # size-dependent padding or cropping either.
     ops = _op_names(converted["float32"])
-    assert not ops & {"MIRROR_PAD", "PAD", "TILE", "SHAPE", "CAST", "TRANSPOSE"}
-    assert ops >= {"CONV_2D", "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE"}
+    assert not ops & {
+        "MIRROR_PAD", "PAD", "TILE", "SHAPE", "CAST", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR"
+    }
+    assert ops >= {"CONV_2D", "CONCATENATION", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE"}
 
 
 @pytest.mark.parametrize("variant", ["float32", "float16"])

@@ -109,6 +109,18 @@ def test_mirror_pad_matches_numpy(before, after, edge, axis, rng):
     np.testing.assert_array_equal(dynamic(x).numpy(), expected)
 
 
+@pytest.mark.parametrize("count", [1, 4, 5, 9, 17])
+def test_concatenate_is_a_tree_of_narrow_concatenations(count, rng):
+    parts = [rng.normal(size=(1, 2, i + 1, 3)).astype("float32") for i in range(count)]
+    graph = tf.function(lambda *xs: layers.concatenate(xs, axis=2)).get_concrete_function(
+        *[tf.TensorSpec(x.shape) for x in parts]
+    ).graph
+    widths = [len(op.inputs) - 1 for op in graph.get_operations() if op.type == "ConcatV2"]
+
+    np.testing.assert_array_equal(layers.concatenate(parts, axis=2).numpy(), np.concatenate(parts, 2))
+    assert all(width <= layers.MAX_CONCAT_INPUTS for width in widths)
+
+
 def test_upsample_nearest_is_pixel_repetition(rng):
     x = rng.normal(size=(2, 5, 3, 4)).astype("float32")
     expected = x.repeat(2, axis=1).repeat(2, axis=2)

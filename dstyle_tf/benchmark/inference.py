@@ -8,7 +8,8 @@ Backends, each on one float32 image (1, S, S, 3) in [0, 255]:
   signature `serving_default`;
 - `tflite_<variant>`: the TFLite models of `export.tflite.convert_all`
   (float32, float16, dynamic_int8, int8) run by ai-edge-litert's interpreter
-  with `threads` threads.
+  with `threads` threads; each row also records what its XNNPACK delegate
+  took (`tflite.xnnpack_delegation`: nodes, delegated nodes, partitions).
 
 FLOPs per size are counted analytically from the layers (`flops.layer_flops`)
 and cross-checked with XLA's HLO (`flops.xla_flops`). Quantised variants are
@@ -155,7 +156,7 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
                     }
                 conversion_s[size] = time.perf_counter() - start
                 psnr += _psnr_entries(size, images, keras_fns[""]["keras"], tflite, style_vector(model))
-                for backend, (runner, weights, _) in tflite.items():
+                for backend, (runner, weights, *_) in tflite.items():
                     runs[backend] = lambda runner=runner, weights=weights: runner.run(image, weights)
             log(f"inference: timing {', '.join(runs)} at {size}x{size} (interleaved)")
             peaks[size], rows = _time_size(runs, peak, peak_size, repeats, warmup)
@@ -167,6 +168,7 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
                 if backend in tflite:
                     row["file_bytes"] = tflite[backend][2]
                     row["interpreter_threads"] = threads
+                    row["xnnpack"] = tflite[backend][3]
                 results.append(row)
     result = {
         "flops": {str(size): value for size, value in flops.items()},
@@ -242,8 +244,10 @@ def _tensorflow_runs(keras_fns, serving, image, backends):
 
 
 def _tflite_runners(model, scratch, variants, size, images, threads, prefix):
-    """{"tflite_<variant>": (interpreter runner, style weights, file bytes)}
-    of size×size models converted into `scratch` (int8 calibrated on `images`)."""
+    """{"tflite_<variant>": (interpreter runner, style weights, file bytes,
+    XNNPACK delegation)} of size×size models converted into `scratch` (int8
+    calibrated on `images`); the delegation is `tflite.xnnpack_delegation`'s
+    nodes, delegated nodes, partitions and the ops left outside."""
     paths = tflite_lib.convert_all(
         model, scratch, variants, (size, size), representative_images=images, prefix=prefix,
     )
@@ -252,6 +256,8 @@ def _tflite_runners(model, scratch, variants, size, images, threads, prefix):
             stylizers.TFLiteStylizer(paths[variant], num_threads=threads),
             style_vector(model),
             os.path.getsize(paths[variant]),
+            {key: value for key, value in tflite_lib.xnnpack_delegation(
+                paths[variant], threads).items() if key != "ops"},
         )
         for variant in variants
     }
@@ -263,7 +269,7 @@ def _psnr_entries(size, images, keras_fn, tflite, weights=None):
     keras_out = np.stack([np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images])
     outputs = {
         backend.removeprefix("tflite_"): np.stack([runner.run(im, weights) for im in images])
-        for backend, (runner, _, _) in tflite.items() if "+" not in backend
+        for backend, (runner, *_) in tflite.items() if "+" not in backend
     }
     entries = []
     for variant, output in outputs.items():

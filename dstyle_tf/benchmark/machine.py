@@ -61,6 +61,18 @@ def isa_summary(isa):
     return ", ".join(f"{label} {'yes' if has else 'no'}" for label, has in isa.items())
 
 
+def simd_class(sets):
+    """The widest integer-dot-product class among `instruction_sets()`: what
+    XNNPACK's int8 kernels depend on most ("AVX-512 VNNI", "AVX-512", "AVX2",
+    "ARM dot product", or "other")."""
+    present = set(sets or ())
+    for name, needed in (("AVX-512 VNNI", "avx512_vnni"), ("AVX-512", "avx512f"),
+                         ("AVX2", "avx2"), ("ARM dot product", "asimddp")):
+        if needed in present:
+            return name
+    return "other"
+
+
 def load_average():
     """(1, 5, 15)-minute load averages, or None where unsupported."""
     try:

@@ -37,7 +37,7 @@ def _closest(values, wanted):
     return min(values, key=lambda v: (abs(v - wanted), -v)) if values else None
 
 
-def inference_targets(inference):
+def inference_targets(inference, instruction_sets=None):
     rows = {(r["backend"], r["size"]): r for r in inference["results"]}
     sizes = sorted({size for backend, size in rows if backend == "tflite_float32"})
     size = _closest(sizes, TARGET_SIZE)
@@ -67,7 +67,9 @@ def inference_targets(inference):
     targets.append(_target(
         "inference", "dynamic-int8 or full-int8 ≥ 1.5× faster than float32, PSNR ≥ 30 dB vs it",
         "≥ 1.5× and ≥ 30 dB", "; ".join(parts) or None, _if(at_target and parts, passed),
-        (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained one",
+        (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained "
+        f"one; holds for {machine.simd_class(instruction_sets)} CPUs only (int8 speed-ups differ "
+        "several-fold between AVX2, AVX-512 and VNNI)",
     ))
     ratio = inference.get("conditional_ratio", {}).get(str(size), {}).get("tflite_float32")
     if ratio is not None:
@@ -172,7 +174,8 @@ def evaluate_targets(report):
     """Adds `targets` to each section present and returns the full list."""
     targets = []
     if "inference" in report:
-        report["inference"]["targets"] = inference_targets(report["inference"])
+        report["inference"]["targets"] = inference_targets(
+            report["inference"], report.get("conditions", {}).get("machine", {}).get("instruction_sets"))
         targets += report["inference"]["targets"]
     if "models" in report:
         report["models"]["targets"] = models_targets(report["models"])
@@ -259,10 +262,11 @@ def inference_table(inference):
         if entry and "psnr_db_vs_tflite_float32" in entry:
             note = f"PSNR {entry['psnr_db_vs_tflite_float32']:.1f} dB vs float32"
         rows.append((r["backend"], f"{r['size']}²", f"{r['median_ms']:.1f}", _spread(r),
-                     f"{r['flops'] / 1e9:.1f}", f"{r['gflops_per_s']:.1f}",
-                     _percent(r["efficiency_vs_peak"]), note))
+                     _xnnpack(r.get("xnnpack")), f"{r['flops'] / 1e9:.1f}",
+                     f"{r['gflops_per_s']:.1f}", _percent(r["efficiency_vs_peak"]), note))
     table = format_table(
-        ("backend", "size", "median ms", "min–max ms", "GFLOP", "GFLOP/s", "% peak", "note"), rows)
+        ("backend", "size", "median ms", "min–max ms", "XNNPACK", "GFLOP", "GFLOP/s", "% peak",
+         "note"), rows)
     ratios = [
         f"{backend} {ratio:.3f}× at {size}²"
         for size, by_backend in inference.get("conditional_ratio", {}).items()
@@ -289,6 +293,16 @@ def models_table(models):
                           "threads", "PSNR dB vs float32", "CPU"), rows)
     lines = [table] + [f"  {entry['model']}: {entry['description']}" for entry in models["models"]]
     return "\n".join(lines)
+
+
+def _xnnpack(delegation):
+    """"240/240 nodes, 1 partition" (+ the ops left outside), or "" (not TFLite)."""
+    if not delegation:
+        return ""
+    text = (f"{delegation['delegated']}/{delegation['nodes']} nodes, "
+            f"{delegation['partitions']} partition{'s' * (delegation['partitions'] != 1)}")
+    outside = ", ".join(f"{count}× {name}" for name, count in delegation["outside"].items())
+    return text + (f"; outside: {outside}" if outside else "")
 
 
 def training_table(training):

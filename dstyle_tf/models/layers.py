@@ -6,12 +6,14 @@ in float32 even when the compute dtype is float16.
 
 The formulations are chosen for fast inference after TFLite conversion (all
 measured at 512x512 with XNNPACK, 2 threads): mirror padding is built from
-one-pixel slices and a concatenation, because TFLite's MIRROR_PAD kernel is
-not delegated and is ~25x slower than the copy (80 ms vs 3 ms for a
-512x512x32 tensor, twice the time of the 3x3 convolution that follows);
-nearest upsampling is one RESIZE_NEAREST_NEIGHBOR (3 ms at 256x256x64) instead
-of the RESHAPE/TILE chain of `UpSampling2D` (12 ms), which also keeps the
-channel count static for dynamic-size conversion.
+one-pixel slices and concatenations of at most 4 inputs, because TFLite's
+MIRROR_PAD kernel is not delegated and is ~25x slower than the copy (80 ms vs
+3 ms for a 512x512x32 tensor, twice the time of the 3x3 convolution that
+follows), and XNNPACK leaves wider concatenations out; nearest upsampling is a
+CONCATENATION and a DEPTH_TO_SPACE, which XNNPACK runs (it does not take
+RESIZE_NEAREST_NEIGHBOR; the RESHAPE/TILE chain of `UpSampling2D` took 12 ms
+vs 3 ms), and which keep the channel count static for dynamic-size conversion.
+Every op of the converted network thus runs in one XNNPACK partition.
 """
 
 import keras
@@ -52,7 +54,23 @@ def mirror_pad(x, before, after, axis, include_edge=False):
     offset = 0 if include_edge else 1
     head = [_index(x, axis, i + offset) for i in reversed(range(before))]
     tail = [_index(x, axis, -1 - offset - i) for i in range(after)]
-    return ops.concatenate(head + [x] + tail, axis=axis)
+    return concatenate(head + [x] + tail, axis=axis)
+
+
+# XNNPACK's CONCATENATION takes at most this many inputs; a wider one (the
+# 9-input padding of a 9×9 conv) runs outside the delegate and splits the
+# graph into several partitions.
+MAX_CONCAT_INPUTS = 4
+
+
+def concatenate(tensors, axis):
+    """`ops.concatenate` as a tree of concatenations of at most
+    `MAX_CONCAT_INPUTS` tensors each (same result, every op delegable)."""
+    tensors = list(tensors)
+    while len(tensors) > MAX_CONCAT_INPUTS:
+        groups = [tensors[i:i + MAX_CONCAT_INPUTS] for i in range(0, len(tensors), MAX_CONCAT_INPUTS)]
+        tensors = [ops.concatenate(g, axis=axis) if len(g) > 1 else g[0] for g in groups]
+    return ops.concatenate(tensors, axis=axis)
 
 
 def blocked_kernel(kernel, block):
@@ -101,15 +119,11 @@ def space_to_depth_conv(x, kernel, bias, block):
 
 
 def upsample_nearest(x):
-    """×2 nearest-neighbour upsampling as one resize op (static channels)."""
-    size = ops.shape(x)[1:3]
-    if all(isinstance(dim, int) for dim in size):
-        new_size = (2 * size[0], 2 * size[1])
-    else:
-        new_size = tf.shape(x)[1:3] * 2
-    return tf.cast(
-        tf.image.resize(x, new_size, method="nearest"), x.dtype
-    )
+    """×2 nearest-neighbour upsampling: four copies of the channels, then
+    depth-to-space (static channels, any size). TFLite's XNNPACK delegate
+    runs both ops (float and int8); it does not take RESIZE_NEAREST_NEIGHBOR.
+    """
+    return tf.nn.depth_to_space(ops.concatenate([x] * 4, axis=-1), 2)
 
 
 @keras.saving.register_keras_serializable(package="dstyle_tf")
