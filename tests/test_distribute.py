@@ -33,8 +33,17 @@ SCRIPT = textwrap.dedent(
     keras.utils.set_random_seed(0)
     vgg = VGGFeatures(weights_source=None)
     depth = DepthNetwork(preset=None, input_size=126)
-    init = TransformNet(filters=8, num_residual_blocks=1, normalization=sys.argv[1])
+    # "multistyle": two styles (conditional instance norm), the batch split
+    # over them, so each replica's images carry different styles.
+    kind = sys.argv[1]
+    multi = kind == "multistyle"
+    styles = dict(num_styles=2, style_names=["a", "b"]) if multi else {}
+    init = TransformNet(filters=8, num_residual_blocks=1,
+                        normalization="batch" if kind == "batch" else "instance", **styles)
     init.build()
+    style_args = (dict(style_images=[style, synthetic_images(1, 32, seed=3)[0]], style_mode="split")
+                  if multi else dict(style_image=style))
+    call_args = dict(style_weights=np.eye(2, dtype="float32")[[0, 1, 0, 1]]) if multi else {}
 
     nets = []
 
@@ -43,7 +52,7 @@ SCRIPT = textwrap.dedent(
             net = TransformNet.from_config(init.get_config())
             net.build()
             net.set_weights(init.get_weights())
-            trainer = StyleTransferTrainer(net, vgg, style, depth_net=depth, depth_weight=5.0)
+            trainer = StyleTransferTrainer(net, vgg, depth_net=depth, depth_weight=5.0, **style_args)
             # Plain SGD: the weights' change is the gradient itself. (Adam
             # turns float noise in near-zero gradients into full-size steps.)
             trainer.compile(optimizer=keras.optimizers.SGD(1e-4))
@@ -54,6 +63,7 @@ SCRIPT = textwrap.dedent(
             "replicas": strategy.num_replicas_in_sync,
             "loss": [float(v) for v in history.history["loss"]],
             "depth_loss": float(history.history["depth_loss"][-1]),
+            "style_loss_b": float(history.history.get("style_loss_b", [0.0])[-1]),
             "weights": [w.numpy().tolist() for w in net.trainable_weights],
             "initial": [w.numpy().tolist() for w in init.trainable_weights],
             "moving": [w.numpy().tolist() for w in net.non_trainable_weights],
@@ -68,8 +78,9 @@ SCRIPT = textwrap.dedent(
     path = os.path.join(tempfile.mkdtemp(), "net.keras")
     nets[1].save(path)
     loaded = keras.saving.load_model(path)
-    two["reloaded_max_diff"] = float(np.abs(np.asarray(loaded(images, training=False))
-                                            - np.asarray(nets[1](images, training=False))).max())
+    two["reloaded_max_diff"] = float(np.abs(
+        np.asarray(loaded(images, training=False, **call_args))
+        - np.asarray(nets[1](images, training=False, **call_args))).max())
     two["reloaded_synchronized"] = any(
         getattr(layer, "synchronized", False) for layer in loaded._flatten_layers())
     print(json.dumps({"one": one, "two": two}))
@@ -77,7 +88,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("normalization", ["instance", "batch"])
+@pytest.mark.parametrize("normalization", ["multistyle", "batch"])
 def test_mirrored_on_two_logical_cpus_matches_one_device(normalization):
     import numpy as np
 
@@ -98,6 +109,8 @@ def test_mirrored_on_two_logical_cpus_matches_one_device(normalization):
     assert two["reloaded_max_diff"] < 1e-3 and not two["reloaded_synchronized"]
     np.testing.assert_allclose(two["loss"], one["loss"], rtol=5e-5)
     np.testing.assert_allclose(two["depth_loss"], one["depth_loss"], rtol=5e-5)
+    np.testing.assert_allclose(two["style_loss_b"], one["style_loss_b"], rtol=5e-5)
+    assert (one["style_loss_b"] > 0) == (normalization == "multistyle")
     for a, b in zip(one["moving"], two["moving"]):
         np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-3, atol=1e-3)
     # The updates (lr × summed gradient), all weights together. Measured 2%

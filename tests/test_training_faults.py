@@ -92,8 +92,8 @@ def test_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path):
 def test_non_finite_loss_stops_without_saving(tmp_path, monkeypatch):
     original = StyleTransferTrainer.compute_losses
 
-    def poisoned(self, images, stylized):
-        terms = original(self, images, stylized)
+    def poisoned(self, images, stylized, targets=None, styles=None):
+        terms = original(self, images, stylized, targets, styles)
         # From the 5th update on, the style term overflows.
         bad = self.optimizer.iterations >= 4
         terms["style_loss"] = tf.where(bad, np.float32("inf"), terms["style_loss"])
