@@ -24,7 +24,24 @@ from dstyle_tf.errors import UserError
 from dstyle_tf.models.transform_net import TransformNet
 
 SUBDIR = "checkpoints"  # inside a training workdir
-_CONFIG_KEY = "transform_net_config/.ATTRIBUTES/VARIABLE_VALUE"
+_CONFIG_KEY = "transform_net_config/.ATTRIBUTES/VALUE"
+
+
+class _SavedString(tf.__internal__.tracking.Trackable):
+    """A string written into checkpoints and never restored from them.
+
+    Not a string `tf.Variable`: under a multi-worker strategy its initial
+    value would be broadcast, which collectives refuse for strings.
+    """
+
+    def __init__(self, value):
+        self.value = value
+
+    def _serialize_to_tensors(self):
+        return {"VALUE": tf.constant(self.value)}
+
+    def _restore_from_tensors(self, restored_tensors):
+        return tf.no_op()
 
 
 def network_variables(net):
@@ -44,7 +61,7 @@ def training_checkpoint(net, optimizer=None):
     """A `tf.train.Checkpoint` of f_W (all variables, its config) and the optimizer."""
     objects = dict(
         transform_net=network_variables(net),
-        transform_net_config=tf.Variable(json.dumps(net.get_config()), trainable=False),
+        transform_net_config=_SavedString(json.dumps(net.get_config())),
     )
     if optimizer is not None:
         objects["optimizer"] = optimizer
