@@ -1,7 +1,8 @@
 """The training job: config → data → trainer.fit → artefacts in a workdir.
 
 Workdir layout:
-    checkpoints/       tf.train checkpoints of f_W and the optimizer (resume)
+    checkpoints/       tf.train checkpoints of f_W and the optimizer (resume;
+                       layout in `dstyle_tf.checkpoints`)
     tensorboard/       scalars (train/) and content | stylized samples
     config.json        the resolved config
     final_losses.json  the last logged loss terms
@@ -19,6 +20,7 @@ import tensorflow as tf
 from absl import logging
 
 from dstyle_tf import atomic
+from dstyle_tf import checkpoints
 from dstyle_tf import data as data_lib
 from dstyle_tf import image_io
 from dstyle_tf.callbacks import CheckpointCallback
@@ -221,7 +223,7 @@ class TrainResult:
     interrupted: str | None = None  # the signal's name, if stopped by one
 
 
-def restore_latest(checkpoint, manager):
+def restore_latest(checkpoint, manager, trainer):
     """Restores the newest readable checkpoint; returns its path or None.
 
     A damaged newest checkpoint (a disk error, a copy cut short) is skipped
@@ -229,7 +231,7 @@ def restore_latest(checkpoint, manager):
     """
     for path in reversed(manager.checkpoints):
         try:
-            checkpoint.restore(path).assert_existing_objects_matched()
+            checkpoints.restore(checkpoint, path, trainer.transform_net, trainer.optimizer)
         except Exception as e:  # OpError, IndexError, AssertionError, ...
             logging.warning("Skipping unreadable checkpoint %s: %s", path, e)
             continue
@@ -244,7 +246,7 @@ def checkpoint_dirs(workdir, strategy, chief):
     Every worker restores from the chief's checkpoints (a shared file
     system); saving is collective, so the others write theirs aside.
     """
-    ckpt_dir = os.path.join(workdir, "checkpoints")
+    ckpt_dir = os.path.join(workdir, checkpoints.SUBDIR)
     if chief:
         return ckpt_dir, ckpt_dir
     return ckpt_dir, os.path.join(workdir, "tmp_worker", str(strategy.cluster_resolver.task_id))
@@ -260,15 +262,14 @@ def compiled_trainer(config, policy, strategy, workdir, chief):
             optimizer=make_optimizer(config.optimizer.learning_rate, policy),
             jit_compile=config.train.jit_compile,
         )
-        checkpoint = tf.train.Checkpoint(
-            transform_net=trainer.transform_net, optimizer=trainer.optimizer
-        )
+        checkpoint = checkpoints.training_checkpoint(trainer.transform_net, trainer.optimizer)
         manager = tf.train.CheckpointManager(
             checkpoint, save_dir, max_to_keep=config.train.keep_checkpoints
         )
         restore_latest(
             checkpoint,
             manager if chief else tf.train.CheckpointManager(checkpoint, ckpt_dir, None),
+            trainer,
         )
     return trainer, manager
 
