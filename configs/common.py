@@ -113,9 +113,10 @@ def get_base_config():
     config.train.jit_compile = False  # XLA
     # none | mirrored (all local GPUs) | multi_worker (machines from TF_CONFIG)
     config.train.distribute = "none"
-    # Several styles: per_batch (each step one style, in turn) | split (the
-    # batch's images spread over the styles).
-    config.train.style_mode = "per_batch"
+    # Several styles: split (the batch's images spread over the styles;
+    # measured better, docs/results.md) | per_batch (each step one style,
+    # in turn).
+    config.train.style_mode = "split"
     # With init_from: train only the added styles' instance-norm scales and
     # offsets, everything else frozen (configs/add_style.py).
     config.train.train_only_new_styles = False

@@ -71,7 +71,7 @@ def validate_config(config):
                 "Several styles need model.normalization=instance (conditional "
                 f"instance norm); got {config.model.normalization}."
             )
-    _choice("train.style_mode", config.train.get("style_mode", "per_batch"), STYLE_MODES)
+    _choice("train.style_mode", config.train.get("style_mode", "split"), STYLE_MODES)
     if config.train.get("train_only_new_styles") and not config.get("init_from"):
         raise UserError(
             "train.train_only_new_styles needs --config.init_from=<workdir> "

@@ -55,9 +55,10 @@ class StyleTransferTrainer(keras.Model):
         style_indices: the network's style index of each of `style_images`
             (default 0, 1, ...): a network can hold more styles than are
             trained (adding a style to a trained network).
-        style_mode: `"per_batch"` (the whole batch in one style, styles in
-            turn step after step) or `"split"` (image i of step t in style
-            (i + t) mod K). Only matters with several styles.
+        style_mode: `"split"` (image i of step t in style (i + t) mod K)
+            or `"per_batch"` (the whole batch in one style, styles in turn
+            step after step; measured worse). Only matters with several
+            styles.
         train_only_styles: train only the conditional instance norms' scale
             and offset of the styles in `style_indices`; every other weight
             (and the other styles' rows) stays as it is.
@@ -98,7 +99,7 @@ class StyleTransferTrainer(keras.Model):
         stability_noise=4.0,
         style_images=None,
         style_indices=None,
-        style_mode="per_batch",
+        style_mode="split",
         train_only_styles=False,
         teacher_net=None,
         distill_weight=0.0,

@@ -187,7 +187,7 @@ def build_trainer(config):
         vgg=build_vgg(config.vgg),
         style_images=[load_style_image(config.style, image) for image in style_list(config.style.image)],
         style_indices=style_indices,
-        style_mode=config.train.get("style_mode", "per_batch"),
+        style_mode=config.train.get("style_mode", "split"),
         train_only_styles=config.train.get("train_only_new_styles", False),
         depth_net=depth_net,
         edge_net=edge_net,
