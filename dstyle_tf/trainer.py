@@ -211,10 +211,10 @@ class StyleTransferTrainer(keras.Model):
 
     def stylize(self, images, styles, training=False):
         """f_W(images), image i in trained style `styles[i]`."""
-        if self.transform_net.num_styles == 1:
+        if num_styles(self.transform_net) == 1:
             return self.transform_net(images, training=training)
         indices = tf.gather(tf.constant(self.style_indices, tf.int32), styles)
-        weights = tf.one_hot(indices, self.transform_net.num_styles)
+        weights = tf.one_hot(indices, num_styles(self.transform_net))
         return self.transform_net(images, style_weights=weights, training=training)
 
     @property
@@ -403,7 +403,7 @@ class StyleTransferTrainer(keras.Model):
         mask = tf.scatter_nd(
             [[index] for index in self.style_indices],
             tf.ones((self.num_trained_styles,)),
-            [self.transform_net.num_styles],
+            [num_styles(self.transform_net)],
         )[:, None]
         return [g * tf.cast(mask, g.dtype) for g in gradients]
 
@@ -447,14 +447,20 @@ def conditional_norms(net):
     ]
 
 
+def num_styles(net):
+    """Styles a trained image model holds (1 for anything without styles,
+    e.g. the pixels of single-image optimisation)."""
+    return getattr(net, "num_styles", 1)
+
+
 def check_style_indices(net, count, style_indices):
     """The network's style index of each of `count` trained styles."""
     indices = tuple(range(count)) if style_indices is None else tuple(int(i) for i in style_indices)
     if len(indices) != count or len(set(indices)) != count:
         raise ValueError(f"Need {count} distinct style indices; got {style_indices}.")
-    if any(not 0 <= index < net.num_styles for index in indices):
+    if any(not 0 <= index < num_styles(net) for index in indices):
         raise ValueError(
-            f"Style indices {indices} out of range for a network of {net.num_styles} style(s)."
+            f"Style indices {indices} out of range for a network of {num_styles(net)} style(s)."
         )
     return indices
 
