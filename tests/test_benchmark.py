@@ -262,7 +262,8 @@ def test_quick_run_writes_every_section(quick_report):
         assert key in quick_report
     assert "models" not in quick_report  # only when asked
     conditions = quick_report["conditions"]
-    for key in ("cpu_model", "cpu_isa", "threads", "tensorflow", "keras", "load_average"):
+    for key in ("cpu_model", "cpu_isa", "simd_class", "threads", "tensorflow", "keras",
+                "load_average"):
         assert key in conditions["machine"]
     assert conditions["threads"] >= 1 and conditions["load_average_start"]
     assert "random" in conditions["model"]["weights"]

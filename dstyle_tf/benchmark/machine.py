@@ -62,7 +62,7 @@ def isa_summary(isa):
 
 
 def simd_class(sets):
-    """The widest integer-dot-product class among `instruction_sets()`: what
+    """The widest integer-dot-product class among CPU flags (`cpu_flags()`): what
     XNNPACK's int8 kernels depend on most ("AVX-512 VNNI", "AVX-512", "AVX2",
     "ARM dot product", or "other")."""
     present = set(sets or ())
@@ -117,6 +117,7 @@ def describe(threads):
     return {
         "cpu_model": cpu_model(),
         "cpu_isa": cpu_isa(),
+        "simd_class": simd_class(cpu_flags()),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)),
         "threads": threads,

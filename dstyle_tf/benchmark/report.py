@@ -37,7 +37,7 @@ def _closest(values, wanted):
     return min(values, key=lambda v: (abs(v - wanted), -v)) if values else None
 
 
-def inference_targets(inference, instruction_sets=None):
+def inference_targets(inference, simd_class=None):
     rows = {(r["backend"], r["size"]): r for r in inference["results"]}
     sizes = sorted({size for backend, size in rows if backend == "tflite_float32"})
     size = _closest(sizes, TARGET_SIZE)
@@ -68,7 +68,7 @@ def inference_targets(inference, instruction_sets=None):
         "inference", "dynamic-int8 or full-int8 ≥ 1.5× faster than float32, PSNR ≥ 30 dB vs it",
         "≥ 1.5× and ≥ 30 dB", "; ".join(parts) or None, _if(at_target and parts, passed),
         (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained "
-        f"one; holds for {machine.simd_class(instruction_sets)} CPUs only (int8 speed-ups differ "
+        f"one; holds for {simd_class or machine.simd_class(None)} CPUs only (int8 speed-ups differ "
         "several-fold between AVX2, AVX-512 and VNNI)",
     ))
     ratio = inference.get("conditional_ratio", {}).get(str(size), {}).get("tflite_float32")
@@ -175,7 +175,7 @@ def evaluate_targets(report):
     targets = []
     if "inference" in report:
         report["inference"]["targets"] = inference_targets(
-            report["inference"], report.get("conditions", {}).get("machine", {}).get("instruction_sets"))
+            report["inference"], report.get("conditions", {}).get("machine", {}).get("simd_class"))
         targets += report["inference"]["targets"]
     if "models" in report:
         report["models"]["targets"] = models_targets(report["models"])
