@@ -132,6 +132,56 @@ def test_upsample_nearest_is_pixel_repetition(rng):
     np.testing.assert_array_equal(dynamic(x).numpy(), expected)
 
 
+def _numpy_upsample_conv(x, kernel, bias, padding):
+    """Reference: nearest ×2 resize, pad by 1, "valid" 3×3 conv, in numpy."""
+    up = x.repeat(2, axis=1).repeat(2, axis=2)
+    mode = "reflect" if padding == "reflect" else "constant"
+    up = np.pad(up, [(0, 0), (1, 1), (1, 1), (0, 0)], mode=mode)
+    height, width = up.shape[1] - 2, up.shape[2] - 2
+    out = np.zeros(up.shape[:1] + (height, width, kernel.shape[-1]), np.float64)
+    for dy in range(3):
+        for dx in range(3):
+            out += up[:, dy:dy + height, dx:dx + width] @ kernel[dy, dx]
+    return out + (0 if bias is None else bias)
+
+
+@pytest.mark.parametrize("padding", ["reflect", "zero"])
+@pytest.mark.parametrize("size", [(5, 3), (1, 4), (6, 7)])
+def test_upsample_conv_equals_resize_then_conv(padding, size, rng):
+    x = rng.normal(size=(2, *size, 4)).astype("float32")
+    kernel = rng.normal(size=(3, 3, 4, 5)).astype("float32")
+    bias = rng.normal(size=(5,)).astype("float32")
+    expected = _numpy_upsample_conv(x, kernel, bias, padding)
+
+    np.testing.assert_allclose(
+        layers.upsample_conv(x, kernel, bias, padding).numpy(), expected, atol=1e-4)
+    dynamic = tf.function(
+        lambda t: layers.upsample_conv(t, kernel, None, padding),
+        input_signature=[tf.TensorSpec([None, None, None, 4])])
+    assert dynamic.get_concrete_function().structured_outputs.shape[-1] == 5
+    np.testing.assert_allclose(
+        dynamic(x).numpy(), expected - bias, atol=1e-4)
+
+
+def test_upsample_conv_gradients_equal_resize_then_conv(rng):
+    x = tf.constant(rng.normal(size=(1, 4, 6, 3)).astype("float32"))
+    kernel = tf.Variable(rng.normal(size=(3, 3, 3, 2)).astype("float32"))
+
+    def direct(t):
+        up = layers.mirror_pad(layers.mirror_pad(layers.upsample_nearest(t), 1, 1, axis=1),
+                               1, 1, axis=2)
+        return tf.nn.conv2d(up, kernel, 1, "VALID")
+
+    grads = []
+    for fn in (direct, lambda t: layers.upsample_conv(t, kernel)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(fn(x) ** 2)
+        grads.append([g.numpy() for g in tape.gradient(loss, [x, kernel])])
+    for fast, slow in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize("kernel_size, block, channels_out", [(9, 2, 3), (9, 4, 3), (3, 2, 5), (5, 4, 2)])
 def test_space_to_depth_conv_equals_direct_conv(kernel_size, block, channels_out, rng):
     x = rng.normal(size=(2, 8 + kernel_size - 1, 12 + kernel_size - 1, 6)).astype("float32")

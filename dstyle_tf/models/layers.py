@@ -126,6 +126,57 @@ def upsample_nearest(x):
     return tf.nn.depth_to_space(ops.concatenate([x] * 4, axis=-1), 2)
 
 
+def upsampled_kernel(kernel):
+    """The 3×3 kernel of a conv that follows ×2 nearest upsampling, as one
+    2×2 kernel per output phase on the low-resolution input.
+
+    Output row 2i + a of `conv3x3(upsample(x))` reads upsampled rows
+    2i + a − 1 … 2i + a + 1, which are low-resolution rows i − 1, i, i (a = 0)
+    or i, i, i + 1 (a = 1): taps that land on the same source row add up, so
+    phase 0 is the 2-row kernel [K0, K1 + K2] over rows i − 1, i and phase 1
+    [K0 + K1, K2] over rows i, i + 1; columns likewise. Returns
+    (2, 2, C, 4·F), phase (a, b) in output group 2a + b (`depth_to_space`'s
+    order).
+    """
+    pairs = (lambda k: (k[0], k[1] + k[2]), lambda k: (k[0] + k[1], k[2]))
+    groups = []
+    for rows in pairs:
+        top, bottom = rows(kernel)  # (3, C, F): the kernel's columns remain
+        for cols in pairs:
+            row_kernels = [ops.stack(cols(part), axis=0) for part in (top, bottom)]
+            groups.append(ops.stack(row_kernels, axis=0))
+    return ops.concatenate(groups, axis=-1)
+
+
+def upsample_conv(x, kernel, bias=None, padding="reflect"):
+    """`conv3x3(upsample_nearest(x))` with the border padded by 1 ("reflect"
+    or "zero", as the conv would pad the upsampled image), computed at the
+    low resolution: one 2×2 conv with 4·F outputs (`upsampled_kernel`), then
+    each phase's window and depth-to-space. 16·C·F multiply-adds per input
+    pixel instead of 36·C·F: 2.25× less arithmetic, same result.
+
+    Reflect-padding the upsampled image by one pixel repeats its edge pixel,
+    which is the low-resolution edge pixel: "symmetric" padding of x.
+    """
+    if padding == "zero":
+        x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    else:
+        x = mirror_pad(mirror_pad(x, 1, 1, axis=1, include_edge=True), 1, 1, axis=2,
+                       include_edge=True)
+    filters = kernel.shape[-1]
+    y = ops.conv(x, ops.cast(upsampled_kernel(kernel), x.dtype), padding="valid")
+    if bias is not None:
+        y = y + ops.cast(ops.tile(bias, [4]), x.dtype)
+    # Phase 0 of an axis is the window without the last position, phase 1
+    # the one without the first (static bounds keep the shape static).
+    window = (slice(None, -1), slice(1, None))
+    phases = [
+        y[:, window[a], window[b], (2 * a + b) * filters:(2 * a + b + 1) * filters]
+        for a in (0, 1) for b in (0, 1)
+    ]
+    return tf.nn.depth_to_space(ops.concatenate(phases, axis=-1), 2)
+
+
 @keras.saving.register_keras_serializable(package="dstyle_tf")
 class ReflectionPadding2D(layers.Layer):
     """Pads H and W by mirroring the border (no repeated edge pixel).
@@ -293,6 +344,18 @@ class ConvBlock(layers.Layer):
         )
 
     def call(self, inputs, training=None, statistics=None, style_weights=None):
+        return self.activate(self.convolve(inputs), training, statistics, style_weights)
+
+    def activate(self, x, training=None, statistics=None, style_weights=None):
+        """Normalisation and ReLU (as configured) of the convolution's output."""
+        if self.norm is not None:
+            x = apply_normalization(self.norm, x, training, statistics, style_weights)
+        if self.activation:
+            x = ops.relu(x)
+        return x
+
+    def convolve(self, inputs):
+        """The padding and convolution alone (what `call` normalises)."""
         x = self.pad(inputs) if self.pad is not None else inputs
         if self.space_to_depth > 1:
             if self.padding == "zero":
@@ -307,10 +370,6 @@ class ConvBlock(layers.Layer):
             if self.depthwise is not None:
                 x = self.depthwise(x)
             x = self.conv(x)
-        if self.norm is not None:
-            x = apply_normalization(self.norm, x, training, statistics, style_weights)
-        if self.activation:
-            x = ops.relu(x)
         return x
 
     def get_config(self):
@@ -449,14 +508,22 @@ class UpsampleBlock(layers.Layer):
 
     def call(self, inputs, training=None, statistics=None, style_weights=None):
         if self.upsampling == "resize_conv":
-            x = upsample_nearest(inputs)
-            return self.conv(
-                x, training=training, statistics=statistics, style_weights=style_weights
+            return self.conv.activate(
+                self.upsample_convolve(inputs), training, statistics, style_weights
             )
         x = apply_normalization(
             self.norm, self.conv(inputs), training, statistics, style_weights
         )
         return ops.relu(x)
+
+    def upsample_convolve(self, inputs):
+        """"resize_conv": the nearest ×2 resize and the 3×3 convolution,
+        computed at the input's resolution (`upsample_conv`)."""
+        block = self.conv
+        if not block.built:  # its kernel is applied here, not by calling it
+            block.conv.build(inputs.shape)
+            block.built = True
+        return upsample_conv(inputs, block.conv.kernel, block.conv.bias, self.padding)
 
     def get_config(self):
         config = super().get_config()

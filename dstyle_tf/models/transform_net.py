@@ -14,9 +14,11 @@ from dstyle_tf.models.layers import mirror_pad
 
 # Two stride-2 convolutions: inputs are padded to a multiple of this.
 _STRIDE = 4
-# The 9×9 RGB output convolution runs on 2×2 pixel groups (see
-# `space_to_depth_conv`): XNNPACK, 512², 1 thread: 121 ms direct, ~45 ms.
-_OUTPUT_BLOCK = 2
+# The 9×9 convolutions from and to RGB run on 2×2 pixel groups (see
+# `space_to_depth_conv`): 3 input or output channels leave most of a SIMD
+# register idle. XNNPACK, 512², 1 thread: the output conv took 121 ms
+# direct, ~45 ms on groups.
+_RGB_BLOCK = 2
 
 
 def receptive_radius(num_residual_blocks=5):
@@ -180,7 +182,7 @@ class TransformNet(keras.Model):
         if self.num_styles > 1:  # Single-style blocks keep their old config.
             common["num_styles"] = self.num_styles
         self.encoder = [
-            ConvBlock(filters, 9, name="c9s1", **common),
+            ConvBlock(filters, 9, space_to_depth=_RGB_BLOCK, name="c9s1", **common),
             ConvBlock(2 * filters, 3, strides=2, name="d1", **common),
             ConvBlock(4 * filters, 3, strides=2, name="d2", **common),
         ]
@@ -198,7 +200,7 @@ class TransformNet(keras.Model):
             normalization=None,
             padding=padding,
             activation=False,
-            space_to_depth=_OUTPUT_BLOCK,
+            space_to_depth=_RGB_BLOCK,
             dtype=dtype,
             name="c9s1_out",
         )
