@@ -23,7 +23,11 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["dstyle_tf", "dstyle_tf.*", "export", "export.*", "configs"]),
-    package_data={"dstyle_tf.styles": ["*.jpg", "README.md"]},
+    package_data={
+        "dstyle_tf.styles": ["*.jpg", "README.md"],
+        # Compiled on first use by python -m dstyle_tf.benchmark --emulate_cpu.
+        "dstyle_tf.benchmark": ["isa_mask.c"],
+    },
     install_requires=[
         # Versions known to work together (checked with TF 2.21, Keras 3.15,
         # keras-hub 0.32, ai-edge-litert 2.3).
@@ -62,6 +66,10 @@ setup(
         "video": VIDEO,
         # gRPC client protos for TF Serving and exact warm-up records.
         "serving": ["tensorflow-serving-api>=2.20,<2.22"],
+        # Only for the training-throughput comparison with PyTorch eager
+        # (python -m dstyle_tf.benchmark --only=torch): the reference step,
+        # not a dependency of the project (nor of its tests).
+        "torch-reference": ["torch>=2.2"],
     },
     entry_points={
         "console_scripts": [

@@ -82,8 +82,20 @@ def frozen_saved_model(model, directory, input_size=(DEFAULT_SIZE, DEFAULT_SIZE)
         run_model = tf.function(
             lambda images, weights: model(images, style_weights=weights, training=False)
         )
+    return freeze_function(run_model, specs, directory)
+
+
+def freeze_function(fn, specs, directory):
+    """Writes `fn` (a `tf.function`) traced at `specs`, its variables frozen
+    into constants, as a SavedModel with the `stylize` signature (output
+    `OUTPUT_NAME`, float32): what `convert` takes. `frozen_saved_model` is
+    this for a whole network; a part of one converts the same way.
+
+    Returns:
+        `directory`.
+    """
     frozen = convert_to_constants.convert_variables_to_constants_v2(
-        run_model.get_concrete_function(*specs)
+        fn.get_concrete_function(*specs)
     )
 
     @tf.function(input_signature=specs)

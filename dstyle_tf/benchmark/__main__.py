@@ -8,6 +8,9 @@ r"""Benchmark the network, training, input pipeline and memory on this machine.
     python -m dstyle_tf.benchmark --only=models --sizes=512,1024 --threads=2 \
         --compare_models=default,lite,f16b3dw,f16b3,f8b3dw --output=lite.json
     python -m dstyle_tf.benchmark --only=video --model=runs/demo/transform_net.keras
+    python -m dstyle_tf.benchmark --only=layers --model=default --sizes=512 --threads=2
+    python -m dstyle_tf.benchmark --emulate_cpu=avx2 --only=models --sizes=512,1024
+    python -m dstyle_tf.benchmark --only=torch --threads=2 --output=torch.json  # needs torch
 
 Prints the conditions (CPU, threads, versions, load average), one table per
 section and the performance issue's targets with PASS/FAIL, and writes all of
@@ -39,7 +42,9 @@ flags.DEFINE_integer("threads", 0, "Threads for TensorFlow's intra/inter-op pool
                      lower_bound=0)
 flags.DEFINE_list("only", list(suite.DEFAULT_SECTIONS),
                   f"Sections to run, from {', '.join(suite.SECTIONS)} (the matmul peak "
-                  "always runs; 'models' only when named).")
+                  "always runs; 'models', 'layers' and 'torch' only when named; 'layers' "
+                  "times each stage of --model as its own TFLite model; 'torch' needs "
+                  "PyTorch: pip install torch).")
 flags.DEFINE_string("output", "bench.json", "Where to write the JSON report.")
 flags.DEFINE_bool("quick", False, "Tiny sizes, 2 repeats, tiny depth network, no training "
                   "XLA, small memory images: for tests and a fast look. Explicit size and "
@@ -91,6 +96,13 @@ flags.DEFINE_list("video_size", ["640", "360"], "WIDTH,HEIGHT of the video secti
 flags.DEFINE_integer("video_frames", 48, "Frames of the video section's clip.", lower_bound=2)
 flags.DEFINE_integer("video_repeats", 3, "Timed passes over the clip per video backend.",
                      lower_bound=1)
+flags.DEFINE_enum("torch_memory_format", "channels_last", ["channels_last", "contiguous"],
+                  "Memory layout of the PyTorch reference's tensors (section 'torch'): "
+                  "channels_last (NHWC, the faster here) or contiguous (NCHW).")
+flags.DEFINE_enum("emulate_cpu", None, ["avx2"], "Measure as on a CPU with fewer "
+                  "instruction sets: 'avx2' hides AVX-512, AVX-VNNI and AMX from CPUID "
+                  "(Linux, CPUs with cpuid_fault), so XNNPACK, oneDNN and numpy run their "
+                  "AVX2 kernels; the cores stay this CPU's. See dstyle_tf.benchmark.isa.")
 flags.DEFINE_integer("peak_size", 2048, "Side n of the n×n×n float32 matmul peak.",
                      lower_bound=64)
 
@@ -161,6 +173,7 @@ def options_from_flags():
         "train_repeats": FLAGS.train_repeats,
         "styles": FLAGS.styles,
         "video_backends": tuple(FLAGS.video_backends),
+        "torch_memory_format": FLAGS.torch_memory_format,
     }
     for field, (name, convert) in explicit.items():
         if FLAGS.quick and not FLAGS[name].present:
@@ -174,11 +187,24 @@ def options_from_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from dstyle_tf import cli
+    from dstyle_tf.benchmark import isa
     from dstyle_tf.benchmark import report as report_lib
 
+    if FLAGS.emulate_cpu and isa.active_mask() != FLAGS.emulate_cpu:
+        # The mask must be loaded before any library reads CPUID (before
+        # TensorFlow is imported): start again under it.
+        try:
+            env = isa.environment(FLAGS.emulate_cpu)
+        except isa.EmulationError as e:
+            raise app.UsageError(str(e)) from None
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, "-m", "dstyle_tf.benchmark", *sys.argv[1:]],
+                  env)
     options = options_from_flags()
     command = "python -m dstyle_tf.benchmark " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    result = suite.run(options, command=command.strip())
+    # Errors a user can fix (PyTorch missing for --only=torch, ...): one line.
+    result = cli.call(suite.run, options, command=command.strip())
     print(report_lib.format_report(result))
     report_lib.write_json(result, FLAGS.output)
     print(f"\nWrote {FLAGS.output}")

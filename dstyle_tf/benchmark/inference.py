@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from dstyle_tf import stylizers
 from dstyle_tf.benchmark import flops as flops_lib
+from dstyle_tf.benchmark import isa
 from dstyle_tf.benchmark import machine
 from dstyle_tf.benchmark import models as models_lib
 from dstyle_tf.benchmark import peak as peak_lib
@@ -201,7 +202,8 @@ def compare(specs, sizes, repeats, warmup, threads, peak_size=2048,
         result = run(net, sizes, repeats, warmup, threads, peak_size, backends=backends,
                      calibration_count=calibration_count, image_folder=image_folder, log=log)
         entries.append({"model": spec, "description": info["description"], **result})
-    return {"cpu_isa": machine.cpu_isa(), "models": entries}
+    return {"cpu_isa": machine.cpu_isa(), "isa_emulation": isa.describe(isa.active_mask()),
+            "models": entries}
 
 
 def conditional_ratios(results, suffix):

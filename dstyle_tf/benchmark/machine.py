@@ -3,6 +3,8 @@
 import os
 import platform
 
+from dstyle_tf.benchmark import isa
+
 _ENV_VARS = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "OPENBLAS_CORETYPE", "TF_ENABLE_ONEDNN_OPTS")
 
 
@@ -33,18 +35,25 @@ ARM_ISA = {
 }
 
 
-def cpu_flags(cpuinfo_text=None):
-    """The CPU's feature flags (first `flags`/`Features` line of /proc/cpuinfo)."""
+def cpu_flags(cpuinfo_text=None, masked=True):
+    """The CPU's feature flags (first `flags`/`Features` line of /proc/cpuinfo).
+
+    Read from this machine (no `cpuinfo_text`) under `--emulate_cpu`, the
+    flags hidden from CPUID are left out (`masked=False` keeps them): the
+    instruction sets the libraries see.
+    """
+    mask = None
     if cpuinfo_text is None:
         try:
             with open("/proc/cpuinfo", encoding="utf-8") as f:
                 cpuinfo_text = f.read()
         except OSError:
             return set()
+        mask = isa.active_mask() if masked else None
     for line in cpuinfo_text.splitlines():
         key, _, value = line.partition(":")
         if key.strip() in ("flags", "Features"):
-            return set(value.split())
+            return isa.visible_flags(value.split(), mask)
     return set()
 
 
@@ -118,6 +127,7 @@ def describe(threads):
         "cpu_model": cpu_model(),
         "cpu_isa": cpu_isa(),
         "simd_class": simd_class(cpu_flags()),
+        "isa_emulation": isa.describe(isa.active_mask()),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)),
         "threads": threads,

@@ -11,6 +11,7 @@ TFLITE_FLOAT32_EFFICIENCY = 0.60  # of the matmul peak, at 512²
 INT8_SPEEDUP = 1.5  # vs TFLite float32
 INT8_PSNR_DB = 30.0  # vs TFLite float32
 TRAIN_EFFICIENCY = 0.55  # Johnson step, 256², batch 4
+TORCH_STEP_RATIO = 1.0  # Johnson TF step time / PyTorch eager step time, 256², batch 4
 DEPTH_STEP_RATIO = 1.5  # depth-aware step time / Johnson step time
 PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
 STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylizing a 4096² image
@@ -118,6 +119,36 @@ def training_targets(training):
     return targets
 
 
+def torch_targets(comparison):
+    """The Johnson TF step (its fastest XLA mode) against the PyTorch eager step."""
+    rows = [r for r in comparison["results"]
+            if r["framework"] == "tensorflow" and r["config"] == "johnson"]
+    if not rows:
+        return []
+    best = min(rows, key=lambda r: r["median_ms"])
+    at_target = (best["image_size"], best["batch"]) == TRAIN_INPUT
+    torch_ms = best["median_ms"] / best["ratio_vs_torch"]
+    notes = [f"fastest mode ({_mode(best)}), timed interleaved" if at_target else
+             f"measured at {best['image_size']}², batch {best['batch']}: no verdict"]
+    if comparison.get("busy_machine"):
+        notes.append(_busy_note(comparison) + ": no verdict")
+    return [_target(
+        "torch", "Johnson train step ≤ PyTorch eager step (256², batch 4)",
+        f"≤ {TORCH_STEP_RATIO:.1f}×",
+        f"{best['ratio_vs_torch']:.2f}× ({best['median_ms']:.0f} ms {_mode(best)} vs "
+        f"{torch_ms:.0f} ms PyTorch)",
+        _if(at_target and not comparison.get("busy_machine"),
+            best["ratio_vs_torch"] <= TORCH_STEP_RATIO),
+        "; ".join(notes),
+    )]
+
+
+def _busy_note(comparison):
+    return (f"other processes kept {100 * comparison['other_cpu_share']:.0f}% of the CPUs busy "
+            "during the timing (PyTorch's OpenMP threads slow down far more than TF's when "
+            "the CPU is shared)")
+
+
 def pipeline_target(pipeline, training):
     best = [r for r in (training or {}).get("results", [])]
     if not best:
@@ -164,7 +195,7 @@ def models_targets(models):
                 best and f"{best['median_ms']:.0f} ms ({best['backend']}, "
                 f"{best.get('interpreter_threads')} threads)",
                 _if(best is not None, best is not None and best["median_ms"] <= limit),
-                "CPU " + machine.isa_summary(models["cpu_isa"])
+                "CPU " + models_cpu(models)
                 + ("" if best else f"; not measured at {size}²: no verdict"),
             ))
     return targets
@@ -183,6 +214,9 @@ def evaluate_targets(report):
     if "training" in report:
         report["training"]["targets"] = training_targets(report["training"])
         targets += report["training"]["targets"]
+    if "torch" in report:
+        report["torch"]["targets"] = torch_targets(report["torch"])
+        targets += report["torch"]["targets"]
     if "pipeline" in report:
         report["pipeline"]["targets"] = [pipeline_target(report["pipeline"], report.get("training"))]
         targets += report["pipeline"]["targets"]
@@ -219,7 +253,8 @@ def conditions_text(report):
         f"Machine: {m['cpu_model']} ({cpu_features(m)}), {m['usable_cpus']} usable CPUs, "
         f"{c['threads']} threads "
         f"(TF intra/inter-op, TFLite interpreter), GPUs: {', '.join(m['gpus']) or 'none'}",
-        f"CPU instruction sets: {machine.isa_summary(m.get('cpu_isa', {})) or 'unknown'}",
+        f"CPU instruction sets: {machine.isa_summary(m.get('cpu_isa', {})) or 'unknown'}"
+        + (f" — emulated ({m['isa_emulation']})" if m.get("isa_emulation") else ""),
         f"Software: TensorFlow {m['tensorflow']}, Keras {m['keras']}, ai-edge-litert "
         f"{m['ai_edge_litert']}, Python {m['python']}",
         f"Load average (1/5/15 min): start {c['load_average_start']}, end {c['load_average_end']}",
@@ -239,6 +274,8 @@ def conditions_text(report):
             f"{p['timing']['repeats']}). Each section also times it interleaved with its own "
             "measurements; '% peak' is against that."
         )
+    if "torch" in report:
+        lines.append(torch_conditions(report["torch"]["conditions"]))
     for name, section_peak in _section_peaks(report):
         lines.append(f"  peak during {name}: {section_peak['gflops']:.1f} GFLOP/s "
                      f"(best call {section_peak['gflops_best']:.1f})")
@@ -277,9 +314,15 @@ def inference_table(inference):
     return table
 
 
+def models_cpu(models):
+    """The instruction sets the models section ran with ("emulated" under --emulate_cpu)."""
+    emulated = " (emulated: the rest hidden from CPUID)" if models.get("isa_emulation") else ""
+    return machine.isa_summary(models["cpu_isa"]) + emulated
+
+
 def models_table(models):
     """One row per network, size and backend, the CPU's instruction sets beside each."""
-    isa = machine.isa_summary(models["cpu_isa"])
+    isa = models_cpu(models)
     rows = []
     for entry in models["models"]:
         psnr = {(p["variant"], p["size"]): p for p in entry["psnr"]}
@@ -293,6 +336,30 @@ def models_table(models):
                           "threads", "PSNR dB vs float32", "CPU"), rows)
     lines = [table] + [f"  {entry['model']}: {entry['description']}" for entry in models["models"]]
     return "\n".join(lines)
+
+
+def layers_tables(profiles):
+    """Per stage: TFLite float32 and int8 time, split into convolution and
+    normalisation + ReLU, one table per image size."""
+    tables = []
+    for profile in profiles:
+        rows = []
+        for r in profile["stages"] + [{"stage": "sum of stages", "input_shape": None,
+                                       **profile["totals"]}]:
+            shape = r["input_shape"]
+            rows.append((
+                r["stage"], "" if shape is None else "×".join(str(d) for d in shape[1:]),
+                f"{r['gflop']:.2f}", f"{r['float32_ms']:.1f}",
+                f"{r['float32_conv_ms']:.1f} / {r['float32_norm_ms']:.1f}",
+                f"{r['int8_ms']:.1f}", f"{r['int8_conv_ms']:.1f} / {r['int8_norm_ms']:.1f}",
+                f"{r['int8_boundary_ms']:.1f}", f"{r['float32_ms'] / r['int8_ms']:.2f}×"))
+        height, width = profile["size"]
+        tables.append(f"{height}×{width}, {profile['threads']} threads:\n" + format_table(
+            ("stage", "input", "GFLOP", "float32 ms", "conv / norm+ReLU", "int8 ms",
+             "conv / norm+ReLU", "int8 in/out", "int8 speed-up"), rows))
+    return "\n\n".join(tables) + (
+        "\n  int8 in/out: QUANTIZE + DEQUANTIZE of the stage's input alone, which the "
+        "whole network does once, not per stage")
 
 
 def _xnnpack(delegation):
@@ -330,6 +397,42 @@ def training_table(training):
         ratios = ", ".join(f"{k} {v:.2f}×" for k, v in training["edge_to_johnson_time_ratio"].items())
         lines.append(f"  edge/Johnson (HED edge term): time {ratios}")
     return "\n".join(lines)
+
+
+def torch_conditions(conditions):
+    """The PyTorch reference's versions, threads and the CPU's instruction sets."""
+    return (f"PyTorch reference: torch {conditions['torch']} (CPU kernels "
+            f"{conditions['cpu_capability']}, oneDNN {'yes' if conditions['mkldnn'] else 'no'}, "
+            f"{conditions['threads']} threads, {conditions['memory_format']}) vs TensorFlow "
+            f"{conditions['tensorflow']} ({conditions['tf_threads']} threads); CPU instruction "
+            f"sets: {machine.isa_summary(conditions['cpu_isa']) or 'unknown'}")
+
+
+def torch_table(comparison):
+    """One row per step; the TF steps' time against the PyTorch eager step's."""
+    rows = []
+    for r in comparison["results"]:
+        mode = "eager" if r["xla"] is None else ("yes" if r["xla"] else "no")
+        rows.append((r["config"], r["framework"], mode, f"{r['image_size']}²×{r['batch']}",
+                     f"{r['median_ms']:.0f}", _spread(r), f"{r['images_per_s']:.1f}",
+                     f"{r['ratio_vs_torch']:.2f}×", f"{r['first_call_s']:.1f}"))
+    table = format_table(("config", "framework", "XLA", "input", "median ms", "min–max ms",
+                          "images/s", "vs PyTorch", "first call s"), rows)
+    parity = comparison["parity"]
+    share = comparison.get("other_cpu_share")
+    load = ("  load: " + _busy_note(comparison) + ": rerun on an idle machine"
+            if comparison.get("busy_machine") else
+            "  load: other processes' CPU share during the timing "
+            + ("unknown" if share is None else f"{100 * share:.0f}%"))
+    return "\n".join([
+        table,
+        load,
+        f"  reference: {comparison['reference']}",
+        f"  parity checked: TransformNet {parity['transform_net']['trainable']:,} trainable "
+        f"parameters, {parity['transform_net']['flops'] / 1e9:.2f} GFLOP forward per image; "
+        f"VGG-16 {parity['vgg']['flops'] / 1e9:.2f} GFLOP per image (both frameworks)",
+        f"  {torch_conditions(comparison['conditions'])}",
+    ])
 
 
 def pipeline_table(pipeline):
@@ -372,7 +475,8 @@ def format_report(report):
     """The whole report as text: conditions, one table per section, targets."""
     parts = [conditions_text(report)]
     for name, table in (("inference", inference_table), ("models", models_table),
-                        ("training", training_table),
+                        ("layers", layers_tables),
+                        ("training", training_table), ("torch", torch_table),
                         ("pipeline", pipeline_table), ("memory", memory_table)):
         if name in report:
             parts.append(f"== {name} ==\n{table(report[name])}")

@@ -4,9 +4,12 @@ import dataclasses
 import sys
 import time
 
-# "models" (the lite sizes against the full network) runs only when asked.
+# "models" (the lite sizes against the full network), "layers" (per-stage
+# TFLite float32 and int8 latency of --model) and "torch" (the train steps
+# against PyTorch eager; needs torch, which the project does not depend on)
+# run only when asked.
 DEFAULT_SECTIONS = ("inference", "training", "pipeline", "memory", "video")
-SECTIONS = DEFAULT_SECTIONS + ("models",)
+SECTIONS = DEFAULT_SECTIONS + ("models", "layers", "torch")
 # Networks of the "models" section: the full one (instance norm, resize-conv)
 # and lite candidates (`models.architecture`).
 COMPARE_MODELS = ("default", "lite", "f16b3dw", "f16b3", "f8b3dw")
@@ -46,6 +49,7 @@ class Options:
     video_size: tuple = (640, 360)  # width, height
     video_frames: int = 48
     video_repeats: int = 3
+    torch_memory_format: str = "channels_last"  # of the PyTorch reference's tensors
     quick: bool = False
 
     @classmethod
@@ -71,6 +75,10 @@ def run(options, command=None, log=_log):
     from dstyle_tf.benchmark import machine
 
     threads = machine.configure_threads(options.threads)
+    if "torch" in options.sections:  # Fail before anything runs, in one line.
+        from dstyle_tf.benchmark import torch_reference
+
+        torch_reference.require_torch()
     from dstyle_tf.benchmark import inference
     from dstyle_tf.benchmark import memory
     from dstyle_tf.benchmark import models
@@ -119,6 +127,18 @@ def run(options, command=None, log=_log):
             calibration_count=options.calibration_count,
             image_folder=options.calibration_folder or None, log=log,
         )
+    if "layers" in options.sections:
+        from dstyle_tf.benchmark import layers
+        from export import exporter
+
+        report["layers"] = []
+        for size in options.sizes:
+            images = (exporter.folder_images(options.calibration_folder, size, size,
+                                             limit=options.calibration_count)
+                      if options.calibration_folder else
+                      exporter.synthetic_images(options.calibration_count, size, size, seed=size))
+            report["layers"].append(layers.profile(
+                net, images, threads, options.repeats, options.warmup, log=log))
     if "training" in options.sections:
         report["training"] = training.run(
             options.train_size, options.train_batch, options.train_repeats or options.repeats,
@@ -141,6 +161,15 @@ def run(options, command=None, log=_log):
         report["video"] = video.run(
             net, options.video_backends, options.video_size, options.video_frames,
             options.video_repeats, options.warmup, threads, options.calibration_count, log=log,
+        )
+    if "torch" in options.sections:
+        from dstyle_tf.benchmark import torch_comparison
+
+        report["torch"] = torch_comparison.run(
+            options.train_size, options.train_batch, options.train_repeats or options.repeats,
+            options.warmup, threads, xla_modes=options.train_xla,
+            depth_architecture=options.depth_architecture,
+            memory_format=options.torch_memory_format, log=log,
         )
     report["peak_end"] = peak.matmul_peak(options.peak_size, max(3, options.repeats), options.warmup)
     report_lib.evaluate_targets(report)
