@@ -123,7 +123,10 @@ def _applied_by_parent(parent, called, outputs):
     """
     shape = getattr(outputs, "shape", None)
     costs = []
-    for sub in _uncalled_convs(parent, called) if shape is not None else ():
+    for sub in parent._flatten_layers(include_self=False, recursive=False):
+        if (shape is None or id(sub) in called or not sub.built
+                or type(sub) is not keras.layers.Conv2D):
+            continue
         out_shape = tuple(int(d) for d in shape[:-1]) + (sub.filters,)
         in_channels = int(sub.kernel.shape[-2]) * sub.groups
         costs.append(LayerCost(
@@ -131,18 +134,6 @@ def _applied_by_parent(parent, called, outputs):
             conv2d_flops(out_shape, sub.kernel_size, in_channels, sub.groups),
         ))
     return costs
-
-
-def _uncalled_convs(layer, called):
-    """Built Conv2D sublayers of `layer` that were not called, also inside
-    sublayers that were not called (a block whose kernel its parent applies)."""
-    for sub in layer._flatten_layers(include_self=False, recursive=False):
-        if id(sub) in called or not sub.built:
-            continue
-        if type(sub) is keras.layers.Conv2D:
-            yield sub
-        else:
-            yield from _uncalled_convs(sub, called)
 
 
 def layer_costs(model, input_shape, **call_kwargs):

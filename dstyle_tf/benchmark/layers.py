@@ -70,7 +70,7 @@ def _conv_block_stage(name, block):
 
 
 def _upsample_stage(block):
-    conv = block.conv if block.upsampling == "transpose" else block.upsample_convolve
+    conv = block.conv if block.upsampling == "transpose" else block.conv.upsample_convolve
     return block.name, (lambda x: block(x, training=False)), conv, block
 
 

@@ -343,8 +343,12 @@ class ConvBlock(layers.Layer):
             else None
         )
 
-    def call(self, inputs, training=None, statistics=None, style_weights=None):
-        return self.activate(self.convolve(inputs), training, statistics, style_weights)
+    def call(self, inputs, training=None, statistics=None, style_weights=None,
+             upsample=False):
+        """`upsample=True`: nearest ×2 resize of `inputs` first (3×3 stride-1
+        blocks; computed at the input's resolution, `upsample_conv`)."""
+        x = self.upsample_convolve(inputs) if upsample else self.convolve(inputs)
+        return self.activate(x, training, statistics, style_weights)
 
     def activate(self, x, training=None, statistics=None, style_weights=None):
         """Normalisation and ReLU (as configured) of the convolution's output."""
@@ -353,6 +357,15 @@ class ConvBlock(layers.Layer):
         if self.activation:
             x = ops.relu(x)
         return x
+
+    def upsample_convolve(self, inputs):
+        """`convolve(upsample_nearest(inputs))`, computed at the input's
+        resolution (`upsample_conv`)."""
+        if self.kernel_size != 3 or self.strides != 1 or self.separable or self.space_to_depth > 1:
+            raise ValueError("upsample=True needs a plain 3×3 stride-1 convolution.")
+        if not self.conv.built:
+            self.conv.build(inputs.shape)
+        return upsample_conv(inputs, self.conv.kernel, self.conv.bias, self.padding)
 
     def convolve(self, inputs):
         """The padding and convolution alone (what `call` normalises)."""
@@ -508,22 +521,12 @@ class UpsampleBlock(layers.Layer):
 
     def call(self, inputs, training=None, statistics=None, style_weights=None):
         if self.upsampling == "resize_conv":
-            return self.conv.activate(
-                self.upsample_convolve(inputs), training, statistics, style_weights
-            )
+            return self.conv(inputs, training=training, statistics=statistics,
+                             style_weights=style_weights, upsample=True)
         x = apply_normalization(
             self.norm, self.conv(inputs), training, statistics, style_weights
         )
         return ops.relu(x)
-
-    def upsample_convolve(self, inputs):
-        """"resize_conv": the nearest ×2 resize and the 3×3 convolution,
-        computed at the input's resolution (`upsample_conv`)."""
-        block = self.conv
-        if not block.built:  # its kernel is applied here, not by calling it
-            block.conv.build(inputs.shape)
-            block.built = True
-        return upsample_conv(inputs, block.conv.kernel, block.conv.bias, self.padding)
 
     def get_config(self):
         config = super().get_config()
