@@ -38,11 +38,13 @@ def test_multi_style_networks_are_refused():
         layers_lib.stages(net)
 
 
-def test_layers_section_times_every_stage_in_both_variants(tmp_path, capsys):
-    from test_benchmark import _run_cli
+def test_layers_section_times_every_stage_in_both_variants():
+    from dstyle_tf.benchmark import report as report_lib
+    from dstyle_tf.benchmark import suite
 
-    report = _run_cli(tmp_path / "layers.json", "--only=layers", "--model=f4b0",
-                      "--calibration_count=2")
+    options = suite.Options.quick_options(sections=("layers",), model="f4b0",
+                                          calibration_count=2)
+    report = suite.run(options, log=lambda message: None)
     (profile,) = report["layers"]
     assert profile["size"] == [32, 32]
     assert [row["stage"] for row in profile["stages"]] == [
@@ -59,5 +61,5 @@ def test_layers_section_times_every_stage_in_both_variants(tmp_path, capsys):
     net.build()
     assert total == pytest.approx(
         flops_lib.layer_flops(net, (1, 32, 32, 3), training=False) / 1e9)
-    text = capsys.readouterr().out
+    text = report_lib.format_report(report)
     assert "== layers ==" in text and "sum of stages" in text and "c9s1_out" in text

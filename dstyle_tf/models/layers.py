@@ -365,6 +365,8 @@ class ConvBlock(layers.Layer):
             raise ValueError("upsample=True needs a plain 3×3 stride-1 convolution.")
         if not self.conv.built:
             self.conv.build(inputs.shape)
+        if self.pad is not None and not self.pad.built:
+            self.pad.build(inputs.shape)  # unused here; built, so Keras sees no unbuilt state
         return upsample_conv(inputs, self.conv.kernel, self.conv.bias, self.padding)
 
     def convolve(self, inputs):
