@@ -121,17 +121,6 @@ def test_concatenate_is_a_tree_of_narrow_concatenations(count, rng):
     assert all(width <= layers.MAX_CONCAT_INPUTS for width in widths)
 
 
-def test_upsample_nearest_is_pixel_repetition(rng):
-    x = rng.normal(size=(2, 5, 3, 4)).astype("float32")
-    expected = x.repeat(2, axis=1).repeat(2, axis=2)
-
-    np.testing.assert_array_equal(layers.upsample_nearest(x).numpy(), expected)
-    dynamic = tf.function(layers.upsample_nearest, input_signature=[tf.TensorSpec([None, None, None, 4])])
-    out = dynamic.get_concrete_function().structured_outputs
-    assert out.shape[-1] == 4  # static channels survive (TFLite conv needs them)
-    np.testing.assert_array_equal(dynamic(x).numpy(), expected)
-
-
 def _numpy_upsample_conv(x, kernel, bias, padding):
     """Reference: nearest ×2 resize, pad by 1, "valid" 3×3 conv, in numpy."""
     up = x.repeat(2, axis=1).repeat(2, axis=2)
@@ -168,8 +157,8 @@ def test_upsample_conv_gradients_equal_resize_then_conv(rng):
     kernel = tf.Variable(rng.normal(size=(3, 3, 3, 2)).astype("float32"))
 
     def direct(t):
-        up = layers.mirror_pad(layers.mirror_pad(layers.upsample_nearest(t), 1, 1, axis=1),
-                               1, 1, axis=2)
+        up = tf.repeat(tf.repeat(t, 2, axis=1), 2, axis=2)
+        up = layers.mirror_pad(layers.mirror_pad(up, 1, 1, axis=1), 1, 1, axis=2)
         return tf.nn.conv2d(up, kernel, 1, "VALID")
 
     grads = []

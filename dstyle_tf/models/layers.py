@@ -9,10 +9,12 @@ measured at 512x512 with XNNPACK, 2 threads): mirror padding is built from
 one-pixel slices and concatenations of at most 4 inputs, because TFLite's
 MIRROR_PAD kernel is not delegated and is ~25x slower than the copy (80 ms vs
 3 ms for a 512x512x32 tensor, twice the time of the 3x3 convolution that
-follows), and XNNPACK leaves wider concatenations out; nearest upsampling is a
-CONCATENATION and a DEPTH_TO_SPACE, which XNNPACK runs (it does not take
-RESIZE_NEAREST_NEIGHBOR; the RESHAPE/TILE chain of `UpSampling2D` took 12 ms
-vs 3 ms), and which keep the channel count static for dynamic-size conversion.
+follows), and XNNPACK leaves wider concatenations out; nearest upsampling and
+the 3×3 convolution after it are one 2×2 convolution at the low resolution
+(`upsample_conv`: 2.25× less arithmetic), then slices, a CONCATENATION and a
+DEPTH_TO_SPACE, which XNNPACK runs (it does not take RESIZE_NEAREST_NEIGHBOR)
+and which keep the channel count static for dynamic-size conversion; the 9×9
+convolutions from and to RGB run on 2×2 pixel groups (`space_to_depth_conv`).
 Every op of the converted network thus runs in one XNNPACK partition.
 """
 
@@ -118,14 +120,6 @@ def space_to_depth_conv(x, kernel, bias, block):
     return tf.nn.depth_to_space(y, block)
 
 
-def upsample_nearest(x):
-    """×2 nearest-neighbour upsampling: four copies of the channels, then
-    depth-to-space (static channels, any size). TFLite's XNNPACK delegate
-    runs both ops (float and int8); it does not take RESIZE_NEAREST_NEIGHBOR.
-    """
-    return tf.nn.depth_to_space(ops.concatenate([x] * 4, axis=-1), 2)
-
-
 def upsampled_kernel(kernel):
     """The 3×3 kernel of a conv that follows ×2 nearest upsampling, as one
     2×2 kernel per output phase on the low-resolution input.
@@ -149,7 +143,7 @@ def upsampled_kernel(kernel):
 
 
 def upsample_conv(x, kernel, bias=None, padding="reflect"):
-    """`conv3x3(upsample_nearest(x))` with the border padded by 1 ("reflect"
+    """`conv3x3(nearest ×2 resize of x)` with the border padded by 1 ("reflect"
     or "zero", as the conv would pad the upsampled image), computed at the
     low resolution: one 2×2 conv with 4·F outputs (`upsampled_kernel`), then
     each phase's window and depth-to-space. 16·C·F multiply-adds per input
@@ -359,7 +353,7 @@ class ConvBlock(layers.Layer):
         return x
 
     def upsample_convolve(self, inputs):
-        """`convolve(upsample_nearest(inputs))`, computed at the input's
+        """`convolve(nearest ×2 resize of inputs)`, computed at the input's
         resolution (`upsample_conv`)."""
         if self.kernel_size != 3 or self.strides != 1 or self.separable or self.space_to_depth > 1:
             raise ValueError("upsample=True needs a plain 3×3 stride-1 convolution.")
