@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,8 +13,9 @@ from dstyle_tf.benchmark import machine
 
 _FLAGS = machine.cpu_flags(masked=False)
 needs_cpuid_fault = pytest.mark.skipif(
-    "cpuid_fault" not in _FLAGS or "avx2" not in _FLAGS,
-    reason="hiding instruction sets needs an AVX2 CPU with CPUID faulting")
+    "cpuid_fault" not in _FLAGS or "avx2" not in _FLAGS
+    or not shutil.which(os.environ.get("CC", "cc")),
+    reason="hiding instruction sets needs an AVX2 CPU with CPUID faulting and a C compiler")
 
 _PROBE = """
 import json
