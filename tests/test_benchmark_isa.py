@@ -79,3 +79,17 @@ def test_library_is_compiled_once_into_the_cache(tmp_path, monkeypatch):
     assert path.startswith(str(tmp_path)) and os.path.exists(path)
     stamp = os.stat(path).st_mtime_ns
     assert isa.library() == path and os.stat(path).st_mtime_ns == stamp
+
+
+@needs_cpuid_fault
+def test_benchmark_cli_restarts_itself_under_the_mask(tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "dstyle_tf.benchmark", "--emulate_cpu=avx2", "--quick",
+         "--only=pipeline", f"--output={output}"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    conditions = json.loads(output.read_text())["conditions"]["machine"]
+    assert conditions["isa_emulation"].startswith("avx2: CPUID hides avx512")
+    assert conditions["cpu_isa"]["AVX2"] and not conditions["cpu_isa"]["AVX-512"]
+    assert "emulated" in result.stdout
