@@ -75,7 +75,8 @@ def network_flops(model, sizes):
     return result
 
 
-def _test_images(size, count, folder=None):
+def benchmark_images(size, count, folder=None):
+    """`count` float32 (size, size, 3) images: photos from `folder`, else synthetic ones."""
     if folder:
         return exporter.folder_images(folder, size, size, limit=count)
     return exporter.synthetic_images(count, size, size, seed=size)
@@ -138,7 +139,7 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
             for suffix, net in networks.items() if "saved_model" in backends
         }
         for size in sizes:
-            image = _test_images(size, 1)[0]
+            image = benchmark_images(size, 1)[0]
             runs, tflite = {}, {}
             for suffix in networks:
                 runs |= {
@@ -146,7 +147,7 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
                     _tensorflow_runs(keras_fns[suffix], serving.get(suffix), image, backends).items()
                 }
             if variants:
-                images = _test_images(size, calibration_count, image_folder)
+                images = benchmark_images(size, calibration_count, image_folder)
                 log(f"inference: converting TFLite {', '.join(variants)} at {size}x{size}")
                 start = time.perf_counter()
                 for suffix, net in networks.items():

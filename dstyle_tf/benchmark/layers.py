@@ -31,7 +31,7 @@ VARIANTS = ("float32", "int8")
 
 
 def stages(net):
-    """[(name, whole(x), convolution(x) or None, layer for FLOPs)] in call order.
+    """[(name, whole(x), convolution(x), layer for FLOPs)] in call order.
 
     The first stage takes the network's [0, 255] input, the last returns its
     [0, 255] output; residual blocks are split into their two convolution
@@ -79,9 +79,10 @@ def stage_inputs(net, images):
     [the network's output per image]): what the whole network feeds each
     stage (int8 calibration data), chained stage by stage."""
     inputs, outputs = {}, []
+    chain = stages(net)
     for image in images:
         x = tf.constant(np.asarray(image, np.float32)[None])
-        for name, whole, _, _ in stages(net):
+        for name, whole, _, _ in chain:
             inputs.setdefault(name, []).append(x.numpy()[0])
             x = whole(x)
             if name.endswith("/block2"):  # the residual shortcut
@@ -128,9 +129,10 @@ def profile(net, images, threads, repeats, warmup=2, log=print):
     Returns:
         dict: `stages`, one row per stage with `input_shape`, `gflop`,
         `<variant>_ms` (whole stage), `<variant>_conv_ms`,
-        `<variant>_norm_ms` (the difference), `int8_speedup`; `totals`
-        (sums over stages) and `boundary_ms` (int8 models' QUANTIZE +
-        DEQUANTIZE of each stage's input, summed).
+        `<variant>_norm_ms` (the difference), `int8_boundary_ms` (a
+        QUANTIZE → RELU → DEQUANTIZE model of the stage's input) and
+        `int8_speedup`; `totals`, each `_ms` key and `gflop` summed over
+        the stages.
     """
     inputs, _ = stage_inputs(net, images)
     runs, rows = {}, []

@@ -358,7 +358,7 @@ def layers_tables(profiles):
             ("stage", "input", "GFLOP", "float32 ms", "conv / norm+ReLU", "int8 ms",
              "conv / norm+ReLU", "int8 in/out", "int8 speed-up"), rows))
     return "\n\n".join(tables) + (
-        "\n  int8 in/out: QUANTIZE + DEQUANTIZE of the stage's input alone, which the "
+        "\n  int8 in/out: QUANTIZE → RELU → DEQUANTIZE of the stage's input alone, which the "
         "whole network does once, not per stage")
 
 

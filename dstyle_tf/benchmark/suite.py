@@ -129,16 +129,14 @@ def run(options, command=None, log=_log):
         )
     if "layers" in options.sections:
         from dstyle_tf.benchmark import layers
-        from export import exporter
 
-        report["layers"] = []
-        for size in options.sizes:
-            images = (exporter.folder_images(options.calibration_folder, size, size,
-                                             limit=options.calibration_count)
-                      if options.calibration_folder else
-                      exporter.synthetic_images(options.calibration_count, size, size, seed=size))
-            report["layers"].append(layers.profile(
-                net, images, threads, options.repeats, options.warmup, log=log))
+        report["layers"] = [
+            layers.profile(
+                net, inference.benchmark_images(size, options.calibration_count,
+                                           options.calibration_folder or None),
+                threads, options.repeats, options.warmup, log=log)
+            for size in options.sizes
+        ]
     if "training" in options.sections:
         report["training"] = training.run(
             options.train_size, options.train_batch, options.train_repeats or options.repeats,
