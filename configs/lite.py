@@ -1,6 +1,6 @@
 r"""Lite network: the demo setup with a much cheaper transformation network.
 
-Same loss network (HED's VGG-16), photos (scikit-image samples), bundled
+Same loss network (ImageNet VGG-16), photos (scikit-image samples), bundled
 styles, weights and steps as `configs/demo.py`; the network has 12 filters,
 3 residual blocks and depthwise-separable residual convolutions
 (`TransformNet(residual="depthwise")`): 7.0 GFLOP at 512², against 17.4 for
@@ -20,7 +20,7 @@ output, `loss.distill_weight` · mean((f(x) − f_T(x))²) on [0, 255]
 other term still applies:
 
     python -m dstyle_tf.train --config=configs/lite.py --workdir=runs/lite_distilled \
-        --config.distill.teacher=runs/demo --config.loss.distill_weight=1
+        --config.distill.teacher=runs/demo --config.loss.distill_weight=1000
 
 Optional argument after the colon: a bundled style name or a style image path
 (as for the demo; a teacher should have the same style).
@@ -36,8 +36,9 @@ def get_config(arg=None):
     config.model.num_residual_blocks = 3
     config.model.residual = "depthwise"
 
-    # λ of the distillation term (off unless a teacher is given). At 1 a student at 25 dB to its teacher
-    # (distill_loss ≈ 206) weighs about as much as the demo's content term
-    # late in training (≈ 400-800 with HED's VGG-16, docs/results.md).
+    # λ of the distillation term (off unless a teacher is given). At 1000 a
+    # student at 25 dB to its teacher (distill_loss ≈ 206) weighs about as
+    # much as the demo's content term late in training (≈ 2.7e5 with the
+    # ImageNet VGG-16, docs/results.md).
     config.loss.distill_weight = 0.0
     return config

@@ -1,6 +1,6 @@
 r"""One network for several styles (conditional instance norm, Dumoulin et al. 2017).
 
-The offline demo setup (`configs/demo.py`: HED's VGG-16 loss network,
+The offline demo setup (`configs/demo.py`: ImageNet VGG-16 loss network,
 scikit-image's photos, a light network) with a list of style images; the
 network holds one scale and offset per style in every instance norm and
 everything else is shared.

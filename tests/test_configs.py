@@ -96,12 +96,25 @@ def test_paper_and_johnson_have_no_edge_term():
     assert johnson.get_config("s.jpg").loss.edge_weight == 0.0
 
 
+@pytest.mark.parametrize(
+    "name", ["demo", "structure", "lite", "multistyle", "add_style", "paper", "johnson"]
+)
+def test_every_real_config_trains_with_the_imagenet_vgg16(name):
+    """ImageNet VGG-16 is the perceptual loss network of every real config;
+    HED stays the edge network (configs/structure.py)."""
+    import importlib
+
+    config = importlib.import_module(f"configs.{name}").get_config("starry_night")
+    assert config.vgg.weights == "imagenet"
+    assert config.edge.weights == "hed"
+
+
 def test_demo_and_structure_are_offline_and_differ_only_in_structure_terms():
     from configs import demo
     from configs import structure
 
     a, b = demo.get_config(), structure.get_config()
-    assert a.vgg.weights == "hed" and a.data.source == "skimage"
+    assert a.vgg.weights == "imagenet" and a.data.source == "skimage"
     assert a.style.image == "starry_night"
     assert a.loss.edge_weight == 0.0 and a.loss.depth_weight == 0.0
     assert b.loss.edge_weight > 0 and b.edge.backend == "hed" and b.loss.depth_weight == 0

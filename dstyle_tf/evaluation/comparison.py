@@ -148,7 +148,8 @@ def run_comparison(config, log=print):
         style=style,
         output=output,
         max_size=config.max_size,
-        vgg_weights="hed",
+        # Judged with the loss network both were trained with (ImageNet's).
+        vgg_weights=configs["johnson"].vgg.weights,
         depth_preset="random",
         depth_input_size=126,
         edge_judge="hed",
