@@ -291,3 +291,11 @@ def test_flicker_metrics_join_the_rows(judge, files):
     )
     assert rows[0]["flicker_ratio"] == pytest.approx(1.0, rel=0.05)
     assert rows[0]["flicker_warp_error"] > 0
+
+
+@pytest.mark.parametrize("depth_weight, labels", [(5.0, ["gatys", "gatys+depth"]), (0.0, ["gatys"])])
+def test_optimize_baselines_skip_the_depth_run_without_a_depth_weight(judge, depth_weight, labels):
+    config = runner.EvaluationConfig(optimize=True, depth_weight=depth_weight, optimize_steps=1)
+    style = {"style": np.zeros((16, 16, 3), np.float32)}
+    methods = runner.build_methods(config, style, judge, methods=[])
+    assert [method.label for method in methods] == labels

@@ -390,6 +390,8 @@ def build_methods(config, style_images, judge, methods=None):
             methods.append(optimize_method(
                 plain, style_image, judge.vgg, depth_weight=0.0, style=style, **options
             ))
+            if not config.depth_weight:
+                continue  # gatys+depth would be gatys again
             methods.append(optimize_method(
                 depth, style_image, judge.vgg, judge.depth_net,
                 depth_weight=config.depth_weight, style=style, **options
@@ -442,7 +444,8 @@ def check_inputs(config):
     for label, path in specs:
         if not os.path.exists(path):
             raise UserError(f"--model {label}={path}: no such file or directory.")
-    labels = [label for label, _ in specs] + (list(OPTIMIZE_LABELS) if config.optimize else [])
+    optimized = OPTIMIZE_LABELS if config.depth_weight else OPTIMIZE_LABELS[:1]
+    labels = [label for label, _ in specs] + (list(optimized) if config.optimize else [])
     if not labels:
         raise UserError("nothing to evaluate: give at least one --model or --optimize.")
     if len(set(labels)) != len(labels):
