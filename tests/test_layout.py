@@ -55,14 +55,21 @@ RENAMED = {
 
 
 def resolve(dotted):
-    """The object a dotted name names: the longest importable module prefix,
-    then attributes."""
+    """The object a dotted name names: the longest importable module prefix
+    (from this checkout), then attributes. A command module is only found,
+    not imported (commands define flags)."""
+    if dotted in COMMANDS:
+        spec = importlib.util.find_spec(dotted)
+        assert spec.origin.startswith(REPO + os.sep), spec.origin
+        return spec
     parts = dotted.split(".")
     for cut in range(len(parts), 0, -1):
         try:
             target = importlib.import_module(".".join(parts[:cut]))
         except ModuleNotFoundError:
             continue
+        # Not another checkout's module (an editable install elsewhere).
+        assert os.path.abspath(target.__file__).startswith(REPO + os.sep), target.__file__
         for attribute in parts[cut:]:
             target = getattr(target, attribute)
         return target

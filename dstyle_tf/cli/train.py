@@ -18,13 +18,18 @@ from ml_collections import config_flags
 
 from dstyle_tf import cli
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Training config file (configs/*.py[:arg]).", lock_config=True
-)
-_WORKDIR = flags.DEFINE_string(
-    "workdir", None, "Where checkpoints, TensorBoard logs and transform_net.keras go."
-)
-flags.mark_flags_as_required(["config", "workdir"])
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Flags of `python -m dstyle_tf.train` (defined when it runs, not on import)."""
+    config_flags.DEFINE_config_file(
+        "config", None, "Training config file (configs/*.py[:arg]).", lock_config=True
+    )
+    flags.DEFINE_string(
+        "workdir", None, "Where checkpoints, TensorBoard logs and transform_net.keras go."
+    )
+    flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
@@ -32,7 +37,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     from dstyle_tf.training import train
 
-    result = cli.call(train, _CONFIG.value, _WORKDIR.value)
+    result = cli.call(train, FLAGS.config, FLAGS.workdir)
     if result.interrupted:
         print(
             f"Stopped by {result.interrupted} at step {result.step}; a checkpoint "
@@ -42,7 +47,7 @@ def main(argv):
         sys.exit(128 + getattr(signal, result.interrupted))
     summary = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.losses.items()))
     print(f"Done at step {result.step}. {summary}")
-    print(f"Model: {os.path.join(_WORKDIR.value, 'transform_net.keras')}")
+    print(f"Model: {os.path.join(FLAGS.workdir, 'transform_net.keras')}")
 
 
 def run():

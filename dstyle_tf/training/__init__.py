@@ -4,7 +4,7 @@
   frozen loss networks, and its `train_step`; it mixes in
   `objective` (the loss terms of L and their running means),
   `styles` (the trained styles' Grams and which style each image gets) and
-  `gradient_shares` (each term's pull on f_W, a diagnostic).
+  `gradient_norms` (each term's pull on f_W, a diagnostic).
 - `networks`: every network of a run built from its config, and the trainer.
 - `loop`: `train(config, workdir)`: data, checkpoints, callbacks, fit,
   artefacts (`python -m dstyle_tf.train` runs it).

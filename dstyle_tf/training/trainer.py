@@ -1,7 +1,7 @@
 """The training model: f_W plus the frozen loss networks, with a custom step.
 
 Its loss terms are in `objective`, its styles in `styles`, the gradient
-shares diagnostic in `gradient_shares`.
+shares diagnostic in `gradient_norms`.
 """
 
 import keras
@@ -10,7 +10,7 @@ import tensorflow as tf
 from dstyle_tf.errors import check_choice
 from dstyle_tf.models.vgg import CONTENT_LAYER
 from dstyle_tf.models.vgg import STYLE_LAYERS
-from dstyle_tf.training.gradient_shares import GradientShares
+from dstyle_tf.training.gradient_norms import GradientNorms
 from dstyle_tf.training.objective import LOSS_NAMES
 from dstyle_tf.training.objective import WEIGHTED_TERMS  # noqa: F401  (public API)
 from dstyle_tf.training.objective import LossTerms
@@ -18,7 +18,7 @@ from dstyle_tf.training.styles import STYLE_MODES
 from dstyle_tf.training.styles import TrainedStyles
 from dstyle_tf.training.styles import check_style_indices
 
-class StyleTransferTrainer(LossTerms, TrainedStyles, GradientShares, keras.Model):
+class StyleTransferTrainer(LossTerms, TrainedStyles, GradientNorms, keras.Model):
     """Trains a `TransformNet` with perceptual, style, depth, edge and TV losses.
 
     L = λc·l_content + λs·l_style + λd·l_depth + λe·l_edge + λtv·l_tv

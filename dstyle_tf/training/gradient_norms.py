@@ -1,4 +1,4 @@
-"""Gradient shares: how much each weighted loss term pulls on f_W (a
+"""Gradient norms: how much each weighted loss term pulls on f_W (a
 diagnostic for calibrating the loss weights, mixed into `StyleTransferTrainer`)."""
 
 import tensorflow as tf
@@ -6,7 +6,7 @@ import tensorflow as tf
 from dstyle_tf.training.objective import WEIGHTED_TERMS
 
 
-class GradientShares:
+class GradientNorms:
     """‖λ_i ∇_W l_i‖ per active loss term."""
 
     @tf.function
