@@ -29,7 +29,7 @@ from dstyle_tf.errors import UserError
 from dstyle_tf.errors import check_choice
 from dstyle_tf.models.vgg import CONTENT_LAYER
 from dstyle_tf.models.vgg import STYLE_LAYERS
-from dstyle_tf.trainer import StyleTransferTrainer
+from dstyle_tf.training.trainer import StyleTransferTrainer
 
 INITS = ("content", "noise")
 

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import convert_to_constants
 
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 from dstyle_tf.errors import check_choice
 from dstyle_tf.models import instance_norm
 from export import styles as styles_lib

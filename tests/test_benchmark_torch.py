@@ -13,9 +13,9 @@ import pytest
 
 from dstyle_tf import data as data_lib
 from dstyle_tf import losses
+from benchmarks import torch_reference
 from dstyle_tf import training as training_lib
 from dstyle_tf.benchmark import report
-from dstyle_tf.benchmark import torch_reference
 from dstyle_tf.benchmark import training
 from dstyle_tf.errors import UserError
 
@@ -56,18 +56,14 @@ def test_missing_torch_is_a_one_line_error_naming_the_install(no_torch):
 
 
 def test_benchmark_cli_without_torch_fails_before_running_anything(no_torch, tmp_path, capsys):
-    from absl import flags
-
-    from dstyle_tf.benchmark import __main__ as cli
+    from benchmarks import torch_comparison as cli
 
     output = tmp_path / "torch.json"
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["benchmark", "--quick", "--only=torch", f"--output={output}"])
     try:
         with pytest.raises(SystemExit) as info:
-            cli.main(["benchmark"])
+            cli.run(["torch_comparison", "--quick", f"--output={output}"])
     finally:
-        flags.FLAGS.unparse_flags()
+        cli.FLAGS.unparse_flags()
     assert info.value.code == 2
     err = capsys.readouterr().err
     [line] = [line for line in err.splitlines() if line.startswith("error:")]
@@ -205,7 +201,7 @@ def test_reference_is_the_johnson_step_only(torch):
 
 
 def test_section_quick_run_reports_ratios_against_pytorch(torch, tmp_path):
-    from dstyle_tf.benchmark import torch_comparison
+    from benchmarks import torch_comparison
 
     result = torch_comparison.run(SIZE, BATCH, repeats=1, warmup=1, threads=1,
                                   xla_modes=(False,), configs=("johnson",),
@@ -224,9 +220,9 @@ def test_section_quick_run_reports_ratios_against_pytorch(torch, tmp_path):
     assert share is None or 0 <= share <= 1
 
     section = {"torch": result}
-    [target] = report.evaluate_targets(section)
+    [target] = torch_comparison.torch_targets(result)
     assert target["passed"] is None and "no verdict" in target["note"]  # not at 256², batch 4
-    text = report.torch_table(result)
+    text = torch_comparison.torch_table(result)
     assert "pytorch_eager" in text and "parity checked" in text and "CPU instruction sets" in text
     report.write_json(section, tmp_path / "torch.json")
     assert json.loads((tmp_path / "torch.json").read_text())["torch"]["ratios"]

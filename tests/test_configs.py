@@ -5,7 +5,7 @@ import pytest
 from configs import johnson
 from configs import paper
 from configs import smoke
-from dstyle_tf.config_validation import validate_config
+from dstyle_tf.training.config_validation import validate_config
 from dstyle_tf.errors import UserError
 
 from conftest import smoke_config

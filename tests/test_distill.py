@@ -10,8 +10,8 @@ from dstyle_tf import losses
 from dstyle_tf.data import synthetic_images
 from dstyle_tf.errors import UserError
 from dstyle_tf.models import TransformNet
-from dstyle_tf.trainer import StyleTransferTrainer
-from dstyle_tf.trainer import make_optimizer
+from dstyle_tf.training.trainer import StyleTransferTrainer
+from dstyle_tf.training.trainer import make_optimizer
 
 from conftest import smoke_config
 
@@ -142,7 +142,7 @@ def test_lite_config_is_the_demo_with_a_cheap_network():
     from configs import demo
     from configs import lite
     from dstyle_tf.benchmark import flops
-    from dstyle_tf.config_validation import validate_config
+    from dstyle_tf.training.config_validation import validate_config
     from dstyle_tf.training import build_transform_net
     from dstyle_tf.training import load_teacher
 

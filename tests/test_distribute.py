@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
     from dstyle_tf.models import TransformNet
     from dstyle_tf.models.depth import DepthNetwork
     from dstyle_tf.models.vgg import VGGFeatures
-    from dstyle_tf.trainer import StyleTransferTrainer
+    from dstyle_tf.training.trainer import StyleTransferTrainer
 
     images = synthetic_images(4, 32, seed=1)  # one global batch of 4
     style = synthetic_images(1, 32, seed=2)[0]

@@ -12,7 +12,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 from dstyle_tf.models import TransformNet
 from export import exporter
 from export import tflite

@@ -10,7 +10,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from dstyle_tf import image_io
 from dstyle_tf import stylize
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 from dstyle_tf.models import TransformNet
 from export import exporter
 from export import tflite

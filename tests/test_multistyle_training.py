@@ -10,13 +10,13 @@ import tensorflow as tf
 from conftest import smoke_config
 from dstyle_tf import losses
 from dstyle_tf import training
-from dstyle_tf.config_validation import validate_config
+from dstyle_tf.training.config_validation import validate_config
 from dstyle_tf.data import synthetic_images
 from dstyle_tf.errors import UserError
 from dstyle_tf.models import TransformNet
 from dstyle_tf.models.style_bank import add_styles
-from dstyle_tf.trainer import StyleTransferTrainer
-from dstyle_tf.trainer import make_optimizer
+from dstyle_tf.training.trainer import StyleTransferTrainer
+from dstyle_tf.training.trainer import make_optimizer
 
 STYLES = [synthetic_images(1, 32, seed=s)[0] for s in (5, 6)]
 

@@ -9,8 +9,8 @@ from dstyle_tf import losses
 from dstyle_tf import stability
 from dstyle_tf.data import synthetic_images
 from dstyle_tf.models import TransformNet
-from dstyle_tf.trainer import StyleTransferTrainer
-from dstyle_tf.trainer import make_optimizer
+from dstyle_tf.training.trainer import StyleTransferTrainer
+from dstyle_tf.training.trainer import make_optimizer
 
 
 def test_translate_moves_content_by_the_shift(rng):

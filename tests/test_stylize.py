@@ -12,7 +12,7 @@ from PIL import Image
 from dstyle_tf import color
 from dstyle_tf import image_io
 from dstyle_tf import stylize
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from dstyle_tf import cli
 from dstyle_tf import image_io
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 from dstyle_tf.stylization import StylizeConfig
 from dstyle_tf.stylization import apply_strength
 from dstyle_tf.stylization import contact_sheet
@@ -126,7 +126,7 @@ def test_strength_fades_between_photo_and_style(single, rng):
 
 
 def test_contact_sheet_shows_the_photo_and_every_style(multi, rng):
-    from dstyle_tf.evaluation.sheets import fit_cell
+    from dstyle_tf.drawing import fit_cell
 
     image = rng.uniform(0, 255, (24, 32, 3)).astype(np.float32)
     sheet = contact_sheet(image, multi, cell_side=32, columns=2)

@@ -7,7 +7,7 @@ import pytest
 from dstyle_tf import tiling
 from dstyle_tf.models import TransformNet
 from dstyle_tf.models.transform_net import receptive_radius
-from dstyle_tf.stylizers import tile_context
+from dstyle_tf.stylization.stylizers import tile_context
 
 
 @pytest.mark.parametrize("length, tile, overlap", [(97, 40, 8), (1000, 256, 64), (30, 64, 8), (65, 32, 16)])
@@ -253,8 +253,8 @@ def test_paper_size_network_tiles_exactly(normalization, paper_image):
 
 def test_stylizers_tile_with_their_network_receptive_field(tmp_path):
     from dstyle_tf import stylize
-    from dstyle_tf.stylizers import KerasStylizer
-    from dstyle_tf.stylizers import Stylizer
+    from dstyle_tf.stylization.stylizers import KerasStylizer
+    from dstyle_tf.stylization.stylizers import Stylizer
 
     net = TransformNet(filters=4, num_residual_blocks=1)
     net.build()

@@ -8,9 +8,9 @@ import tensorflow as tf
 from dstyle_tf import losses
 from dstyle_tf.data import synthetic_images
 from dstyle_tf.models import TransformNet
-from dstyle_tf.trainer import LOSS_NAMES
-from dstyle_tf.trainer import StyleTransferTrainer
-from dstyle_tf.trainer import make_optimizer
+from dstyle_tf.training.trainer import LOSS_NAMES
+from dstyle_tf.training.trainer import StyleTransferTrainer
+from dstyle_tf.training.trainer import make_optimizer
 
 
 def make_trainer(vgg, depth_net=None, depth_weight=0.0, policy="float32", **kwargs):

@@ -11,8 +11,8 @@ import pytest
 import tensorflow as tf
 
 from dstyle_tf import training
-from dstyle_tf.callbacks import NonFiniteLossError
-from dstyle_tf.trainer import StyleTransferTrainer
+from dstyle_tf.training.callbacks import NonFiniteLossError
+from dstyle_tf.training.trainer import StyleTransferTrainer
 
 from conftest import REPO
 from conftest import smoke_config

@@ -10,7 +10,9 @@ r"""Benchmark the network, training, input pipeline and memory on this machine.
     python -m dstyle_tf.benchmark --only=video --model=runs/demo/transform_net.keras
     python -m dstyle_tf.benchmark --only=layers --model=default --sizes=512 --threads=2
     python -m dstyle_tf.benchmark --emulate_cpu=avx2 --only=models --sizes=512,1024
-    python -m dstyle_tf.benchmark --only=torch --threads=2 --output=torch.json  # needs torch
+
+The train steps against PyTorch eager are not part of the package: from the
+repository root, `python -m benchmarks.torch_comparison` (needs torch).
 
 Prints the conditions (CPU, threads, versions, load average), one table per
 section and the performance issue's targets with PASS/FAIL, and writes all of
@@ -42,9 +44,8 @@ flags.DEFINE_integer("threads", 0, "Threads for TensorFlow's intra/inter-op pool
                      lower_bound=0)
 flags.DEFINE_list("only", list(suite.DEFAULT_SECTIONS),
                   f"Sections to run, from {', '.join(suite.SECTIONS)} (the matmul peak "
-                  "always runs; 'models', 'layers' and 'torch' only when named; 'layers' "
-                  "times each stage of --model as its own TFLite model; 'torch' needs "
-                  "PyTorch: pip install torch).")
+                  "always runs; 'models' and 'layers' only when named; 'layers' "
+                  "times each stage of --model as its own TFLite model).")
 flags.DEFINE_string("output", "bench.json", "Where to write the JSON report.")
 flags.DEFINE_bool("quick", False, "Tiny sizes, 2 repeats, tiny depth network, no training "
                   "XLA, small memory images: for tests and a fast look. Explicit size and "
@@ -96,9 +97,6 @@ flags.DEFINE_list("video_size", ["640", "360"], "WIDTH,HEIGHT of the video secti
 flags.DEFINE_integer("video_frames", 48, "Frames of the video section's clip.", lower_bound=2)
 flags.DEFINE_integer("video_repeats", 3, "Timed passes over the clip per video backend.",
                      lower_bound=1)
-flags.DEFINE_enum("torch_memory_format", "channels_last", ["channels_last", "contiguous"],
-                  "Memory layout of the PyTorch reference's tensors (section 'torch'): "
-                  "channels_last (NHWC, the faster here) or contiguous (NCHW).")
 flags.DEFINE_enum("emulate_cpu", None, ["avx2"], "Measure as on a CPU with fewer "
                   "instruction sets: 'avx2' hides AVX-512, AVX-VNNI and AMX from CPUID "
                   "(Linux, CPUs with cpuid_fault), so XNNPACK, oneDNN and numpy run their "
@@ -173,7 +171,6 @@ def options_from_flags():
         "train_repeats": FLAGS.train_repeats,
         "styles": FLAGS.styles,
         "video_backends": tuple(FLAGS.video_backends),
-        "torch_memory_format": FLAGS.torch_memory_format,
     }
     for field, (name, convert) in explicit.items():
         if FLAGS.quick and not FLAGS[name].present:
@@ -203,7 +200,7 @@ def main(argv):
                   env)
     options = options_from_flags()
     command = "python -m dstyle_tf.benchmark " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    # Errors a user can fix (PyTorch missing for --only=torch, ...): one line.
+    # Errors a user can fix: one line.
     result = cli.call(suite.run, options, command=command.strip())
     print(report_lib.format_report(result))
     report_lib.write_json(result, FLAGS.output)

@@ -31,7 +31,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 from dstyle_tf.benchmark import flops as flops_lib
 from dstyle_tf.benchmark import isa
 from dstyle_tf.benchmark import machine

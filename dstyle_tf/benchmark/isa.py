@@ -40,6 +40,23 @@ def cache_dir():
     return os.path.join(base, "dstyle_tf")
 
 
+def cpuinfo_flags(cpuinfo_text=None):
+    """The CPU's feature flags as the kernel lists them (first `flags` or
+    `Features` line of /proc/cpuinfo, or of `cpuinfo_text`), nothing hidden;
+    an empty set where there is no such file."""
+    if cpuinfo_text is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                cpuinfo_text = f.read()
+        except OSError:
+            return set()
+    for line in cpuinfo_text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
 def library(flags=None):
     """Path of the compiled `isa_mask.c` (compiled now if needed).
 
@@ -51,9 +68,7 @@ def library(flags=None):
             f"--emulate_cpu needs Linux on x86-64 (this is {platform.system()} "
             f"{platform.machine()}).")
     if flags is None:
-        from dstyle_tf.benchmark import machine
-
-        flags = machine.cpu_flags(masked=False)
+        flags = cpuinfo_flags()
     if "cpuid_fault" not in flags:
         raise EmulationError(
             "--emulate_cpu: this CPU or hypervisor cannot fault on CPUID (no 'cpuid_fault' "

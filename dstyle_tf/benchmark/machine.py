@@ -42,19 +42,8 @@ def cpu_flags(cpuinfo_text=None, masked=True):
     flags hidden from CPUID are left out (`masked=False` keeps them): the
     instruction sets the libraries see.
     """
-    mask = None
-    if cpuinfo_text is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8") as f:
-                cpuinfo_text = f.read()
-        except OSError:
-            return set()
-        mask = isa.active_mask() if masked else None
-    for line in cpuinfo_text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return isa.visible_flags(value.split(), mask)
-    return set()
+    mask = isa.active_mask() if cpuinfo_text is None and masked else None
+    return isa.visible_flags(isa.cpuinfo_flags(cpuinfo_text), mask)
 
 
 def cpu_isa(flags=None, machine=None):

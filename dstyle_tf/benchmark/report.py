@@ -4,14 +4,14 @@ import math
 
 from dstyle_tf import atomic
 from dstyle_tf.benchmark import machine
-from dstyle_tf.tables import format_table
+from dstyle_tf.tables import format_records
+from dstyle_tf.tables import format_table  # noqa: F401  (public API)
 
 # The performance issue's targets.
 TFLITE_FLOAT32_EFFICIENCY = 0.60  # of the matmul peak, at 512²
 INT8_SPEEDUP = 1.5  # vs TFLite float32
 INT8_PSNR_DB = 30.0  # vs TFLite float32
 TRAIN_EFFICIENCY = 0.55  # Johnson step, 256², batch 4
-TORCH_STEP_RATIO = 1.0  # Johnson TF step time / PyTorch eager step time, 256², batch 4
 DEPTH_STEP_RATIO = 1.5  # depth-aware step time / Johnson step time
 PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
 STYLIZE_4096_PEAK_GB = 3.0  # max RSS stylizing a 4096² image
@@ -24,7 +24,7 @@ TRAIN_INPUT = (256, 4)  # image side, batch
 MEMORY_SIZE = 4096
 
 
-def _target(section, name, required, measured, passed, note=""):
+def target(section, name, required, measured, passed, note=""):
     return {"section": section, "target": name, "required": required,
             "measured": measured, "passed": passed, "note": note}
 
@@ -45,11 +45,11 @@ def inference_targets(inference, simd_class=None):
     at_target = size == TARGET_SIZE
     note = "" if at_target else f"measured at {size}², not 512²: no verdict"
     if size is None:
-        return [_target("inference", "TFLite float32 at 512² ≥ 60% of matmul peak",
+        return [target("inference", "TFLite float32 at 512² ≥ 60% of matmul peak",
                         "≥ 60%", None, None, "TFLite float32 not run")]
     f32 = rows[("tflite_float32", size)]
     efficiency = f32["efficiency_vs_peak"]
-    targets = [_target(
+    targets = [target(
         "inference", "TFLite float32 at 512² ≥ 60% of matmul peak", "≥ 60%",
         f"{100 * efficiency:.1f}% ({f32['gflops_per_s']:.1f} of {f32['peak_gflops']:.1f} GFLOP/s)",
         _if(at_target, efficiency >= TFLITE_FLOAT32_EFFICIENCY), note,
@@ -65,7 +65,7 @@ def inference_targets(inference, simd_class=None):
         ok = speedup >= INT8_SPEEDUP and db is not None and db >= INT8_PSNR_DB
         passed = passed or ok
         parts.append(f"{variant} {speedup:.2f}× at {db:.1f} dB")
-    targets.append(_target(
+    targets.append(target(
         "inference", "dynamic-int8 or full-int8 ≥ 1.5× faster than float32, PSNR ≥ 30 dB vs it",
         "≥ 1.5× and ≥ 30 dB", "; ".join(parts) or None, _if(at_target and parts, passed),
         (note + "; " if note else "") + "PSNR of a random-weight network is not that of a trained "
@@ -75,7 +75,7 @@ def inference_targets(inference, simd_class=None):
     ratio = inference.get("conditional_ratio", {}).get(str(size), {}).get("tflite_float32")
     if ratio is not None:
         styles = next(r["num_styles"] for r in inference["results"] if "+" in r["backend"])
-        targets.append(_target(
+        targets.append(target(
             "inference", "conditional network time / single-style, TFLite float32 at 512²",
             f"≤ {CONDITIONAL_RATIO}×", f"{ratio:.3f}× ({styles} styles)",
             _if(at_target and f32["num_styles"] == 1, ratio <= CONDITIONAL_RATIO), note,
@@ -88,7 +88,7 @@ def _best(results, config):
     return min(rows, key=lambda r: r["median_ms"]) if rows else None
 
 
-def _mode(row):
+def xla_mode(row):
     return "XLA" if row["xla"] else "no XLA"
 
 
@@ -100,70 +100,40 @@ def training_targets(training):
     off_target = "" if at_target or not johnson else (
         f"measured at {johnson['image_size']}², batch {johnson['batch']}: no verdict")
     if johnson:
-        targets.append(_target(
+        targets.append(target(
             "training", "Johnson train step ≥ 55% of matmul peak (256², batch 4)", "≥ 55%",
             f"{100 * johnson['efficiency_vs_peak']:.1f}% ({johnson['gflops_per_s']:.1f} of "
             f"{johnson['peak_gflops']:.1f} GFLOP/s)",
             _if(at_target, johnson["efficiency_vs_peak"] >= TRAIN_EFFICIENCY),
-            off_target or f"fastest mode ({_mode(johnson)})",
+            off_target or f"fastest mode ({xla_mode(johnson)})",
         ))
     if johnson and depth:
         ratio = depth["median_ms"] / johnson["median_ms"]
-        targets.append(_target(
+        targets.append(target(
             "training", "depth-aware step ≤ 1.5× Johnson step", "≤ 1.5×",
-            f"{ratio:.2f}× ({depth['median_ms']:.0f} ms {_mode(depth)} vs "
-            f"{johnson['median_ms']:.0f} ms {_mode(johnson)})",
+            f"{ratio:.2f}× ({depth['median_ms']:.0f} ms {xla_mode(depth)} vs "
+            f"{johnson['median_ms']:.0f} ms {xla_mode(johnson)})",
             _if(at_target, ratio <= DEPTH_STEP_RATIO),
             off_target or "each config in its fastest mode",
         ))
     return targets
 
 
-def torch_targets(comparison):
-    """The Johnson TF step (its fastest XLA mode) against the PyTorch eager step."""
-    rows = [r for r in comparison["results"]
-            if r["framework"] == "tensorflow" and r["config"] == "johnson"]
-    if not rows:
-        return []
-    best = min(rows, key=lambda r: r["median_ms"])
-    at_target = (best["image_size"], best["batch"]) == TRAIN_INPUT
-    torch_ms = best["median_ms"] / best["ratio_vs_torch"]
-    notes = [f"fastest mode ({_mode(best)}), timed interleaved" if at_target else
-             f"measured at {best['image_size']}², batch {best['batch']}: no verdict"]
-    if comparison.get("busy_machine"):
-        notes.append(_busy_note(comparison) + ": no verdict")
-    return [_target(
-        "torch", "Johnson train step ≤ PyTorch eager step (256², batch 4)",
-        f"≤ {TORCH_STEP_RATIO:.1f}×",
-        f"{best['ratio_vs_torch']:.2f}× ({best['median_ms']:.0f} ms {_mode(best)} vs "
-        f"{torch_ms:.0f} ms PyTorch)",
-        _if(at_target and not comparison.get("busy_machine"),
-            best["ratio_vs_torch"] <= TORCH_STEP_RATIO),
-        "; ".join(notes),
-    )]
-
-
-def _busy_note(comparison):
-    return (f"other processes kept {100 * comparison['other_cpu_share']:.0f}% of the CPUs busy "
-            "during the timing (PyTorch's OpenMP threads slow down far more than TF's when "
-            "the CPU is shared)")
-
-
 def pipeline_target(pipeline, training):
     best = [r for r in (training or {}).get("results", [])]
     if not best:
-        return _target("pipeline", "input pipeline ≥ 10× train consumption", "≥ 10×",
+        return target("pipeline", "input pipeline ≥ 10× train consumption", "≥ 10×",
                        None, None, "training section not run")
     consumer = max(best, key=lambda r: r["images_per_s"])
     ratio = pipeline["images_per_s"] / consumer["images_per_s"]
     at_target = (consumer["image_size"], consumer["batch"]) == TRAIN_INPUT
     pipeline["train_images_per_s"] = consumer["images_per_s"]
     pipeline["ratio_vs_train"] = ratio
-    return _target(
+    return target(
         "pipeline", "input pipeline ≥ 10× train consumption", "≥ 10×",
         f"{ratio:.1f}× ({pipeline['images_per_s']:.0f} vs {consumer['images_per_s']:.1f} images/s)",
         _if(at_target, ratio >= PIPELINE_RATIO),
-        f"vs the fastest train step ({consumer['config']}, {_mode(consumer)}); pipeline measured alone"
+        f"vs the fastest train step ({consumer['config']}, {xla_mode(consumer)}); pipeline measured alone"
         + ("" if at_target else "; not at 256², batch 4: no verdict"),
     )
 
@@ -172,10 +142,10 @@ def memory_target(memory):
     rows = [r for r in memory["results"] if not r["baseline"]]
     big = max(rows, key=lambda r: r["size"]) if rows else None
     if big is None:
-        return _target("memory", "stylize 4096² peak < 3 GB", "< 3 GB", None, None, "not run")
+        return target("memory", "stylize 4096² peak < 3 GB", "< 3 GB", None, None, "not run")
     at_target = big["size"] == MEMORY_SIZE
     note = f"tile {big['tile_size']}" if at_target else f"largest size run {big['size']}²: no verdict"
-    return _target("memory", "stylize 4096² peak < 3 GB", "< 3 GB", f"{big['max_rss_gb']:.2f} GB",
+    return target("memory", "stylize 4096² peak < 3 GB", "< 3 GB", f"{big['max_rss_gb']:.2f} GB",
                    _if(at_target, big["max_rss_gb"] < STYLIZE_4096_PEAK_GB), note)
 
 
@@ -189,7 +159,7 @@ def models_targets(models):
             rows = [r for r in entry["results"]
                     if r["size"] == size and r["backend"].startswith("tflite_")]
             best = min(rows, key=lambda r: r["median_ms"]) if rows else None
-            targets.append(_target(
+            targets.append(target(
                 "models", f"lite network's best TFLite variant at {size}² ≤ {limit:.0f} ms",
                 f"≤ {limit:.0f} ms",
                 best and f"{best['median_ms']:.0f} ms ({best['backend']}, "
@@ -203,42 +173,32 @@ def models_targets(models):
 
 def evaluate_targets(report):
     """Adds `targets` to each section present and returns the full list."""
+    simd_class = report.get("conditions", {}).get("machine", {}).get("simd_class")
+    judges = {
+        "inference": lambda section: inference_targets(section, simd_class),
+        "models": models_targets,
+        "training": training_targets,
+        "pipeline": lambda section: [pipeline_target(section, report.get("training"))],
+        "memory": lambda section: [memory_target(section)],
+    }
     targets = []
-    if "inference" in report:
-        report["inference"]["targets"] = inference_targets(
-            report["inference"], report.get("conditions", {}).get("machine", {}).get("simd_class"))
-        targets += report["inference"]["targets"]
-    if "models" in report:
-        report["models"]["targets"] = models_targets(report["models"])
-        targets += report["models"]["targets"]
-    if "training" in report:
-        report["training"]["targets"] = training_targets(report["training"])
-        targets += report["training"]["targets"]
-    if "torch" in report:
-        report["torch"]["targets"] = torch_targets(report["torch"])
-        targets += report["torch"]["targets"]
-    if "pipeline" in report:
-        report["pipeline"]["targets"] = [pipeline_target(report["pipeline"], report.get("training"))]
-        targets += report["pipeline"]["targets"]
-    if "memory" in report:
-        report["memory"]["targets"] = [memory_target(report["memory"])]
-        targets += report["memory"]["targets"]
+    for name, judge in judges.items():
+        if name in report:
+            report[name]["targets"] = judge(report[name])
+            targets += report[name]["targets"]
     report["targets"] = targets
     return targets
 
 
 # --- Formatting ----------------------------------------------------------------
 
-def _spread(row):
+def spread(row):
+    """"min–max" of a timing row, in ms."""
     return f"{row['min_ms']:.1f}–{row['max_ms']:.1f}"
 
 
 def _percent(value):
     return None if value is None else f"{100 * value:.1f}%"
-
-
-def _verdict(passed):
-    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
 
 
 def cpu_features(machine_info):
@@ -274,36 +234,35 @@ def conditions_text(report):
             f"{p['timing']['repeats']}). Each section also times it interleaved with its own "
             "measurements; '% peak' is against that."
         )
-    if "torch" in report:
-        lines.append(torch_conditions(report["torch"]["conditions"]))
-    for name, section_peak in _section_peaks(report):
-        lines.append(f"  peak during {name}: {section_peak['gflops']:.1f} GFLOP/s "
-                     f"(best call {section_peak['gflops_best']:.1f})")
+    peaks = [(f"inference {size}²", value)
+             for size, value in report.get("inference", {}).get("peaks", {}).items()]
+    if "peak" in report.get("training", {}):
+        peaks.append(("training", report["training"]["peak"]))
+    lines += [f"  peak during {name}: {p['gflops']:.1f} GFLOP/s (best call {p['gflops_best']:.1f})"
+              for name, p in peaks]
     return "\n".join(lines)
 
 
-def _section_peaks(report):
-    for size, value in report.get("inference", {}).get("peaks", {}).items():
-        yield f"inference {size}²", value
-    if "peak" in report.get("training", {}):
-        yield "training", report["training"]["peak"]
+def _psnr(by_variant, row):
+    """PSNR (dB) of `row`'s TFLite variant against float32 at its size, or None."""
+    entry = by_variant.get((row["backend"].removeprefix("tflite_"), row["size"]), {})
+    return entry.get("psnr_db_vs_tflite_float32")
+
+
+def _psnr_by_variant(section):
+    return {(p["variant"], p["size"]): p for p in section["psnr"]}
 
 
 def inference_table(inference):
-    psnr = {(p["variant"], p["size"]): p for p in inference["psnr"]}
-    rows = []
-    for r in inference["results"]:
-        note = ""
-        variant = r["backend"].removeprefix("tflite_")
-        entry = psnr.get((variant, r["size"]))
-        if entry and "psnr_db_vs_tflite_float32" in entry:
-            note = f"PSNR {entry['psnr_db_vs_tflite_float32']:.1f} dB vs float32"
-        rows.append((r["backend"], f"{r['size']}²", f"{r['median_ms']:.1f}", _spread(r),
-                     _xnnpack(r.get("xnnpack")), f"{r['flops'] / 1e9:.1f}",
-                     f"{r['gflops_per_s']:.1f}", _percent(r["efficiency_vs_peak"]), note))
-    table = format_table(
-        ("backend", "size", "median ms", "min–max ms", "XNNPACK", "GFLOP", "GFLOP/s", "% peak",
-         "note"), rows)
+    psnr = _psnr_by_variant(inference)
+    table = format_records([
+        ("backend", "backend"), ("size", "{size}²"), ("median ms", "{median_ms:.1f}"),
+        ("min–max ms", spread), ("XNNPACK", lambda r: _xnnpack(r.get("xnnpack"))),
+        ("GFLOP", lambda r: f"{r['flops'] / 1e9:.1f}"), ("GFLOP/s", "{gflops_per_s:.1f}"),
+        ("% peak", lambda r: _percent(r["efficiency_vs_peak"])),
+        ("note", lambda r: "" if _psnr(psnr, r) is None
+         else f"PSNR {_psnr(psnr, r):.1f} dB vs float32"),
+    ], inference["results"])
     ratios = [
         f"{backend} {ratio:.3f}× at {size}²"
         for size, by_backend in inference.get("conditional_ratio", {}).items()
@@ -323,40 +282,36 @@ def models_cpu(models):
 def models_table(models):
     """One row per network, size and backend, the CPU's instruction sets beside each."""
     isa = models_cpu(models)
-    rows = []
-    for entry in models["models"]:
-        psnr = {(p["variant"], p["size"]): p for p in entry["psnr"]}
-        for r in entry["results"]:
-            variant = r["backend"].removeprefix("tflite_")
-            db = psnr.get((variant, r["size"]), {}).get("psnr_db_vs_tflite_float32")
-            rows.append((entry["model"], f"{r['size']}²", f"{r['flops'] / 1e9:.2f}", r["backend"],
-                         f"{r['median_ms']:.1f}", _spread(r), r.get("interpreter_threads"),
-                         None if db is None else f"{db:.1f}", isa))
-    table = format_table(("model", "size", "GFLOP", "backend", "median ms", "min–max ms",
-                          "threads", "PSNR dB vs float32", "CPU"), rows)
-    lines = [table] + [f"  {entry['model']}: {entry['description']}" for entry in models["models"]]
-    return "\n".join(lines)
+    records = [{**r, "model": entry["model"], "psnr_db": _psnr(_psnr_by_variant(entry), r)}
+               for entry in models["models"] for r in entry["results"]]
+    table = format_records([
+        ("model", "model"), ("size", "{size}²"), ("GFLOP", lambda r: f"{r['flops'] / 1e9:.2f}"),
+        ("backend", "backend"), ("median ms", "{median_ms:.1f}"), ("min–max ms", spread),
+        ("threads", "interpreter_threads"),
+        ("PSNR dB vs float32", "{psnr_db:.1f}"), ("CPU", lambda r: isa),
+    ], records)
+    return "\n".join([table] + [f"  {entry['model']}: {entry['description']}"
+                                for entry in models["models"]])
 
 
 def layers_tables(profiles):
     """Per stage: TFLite float32 and int8 time, split into convolution and
     normalisation + ReLU, one table per image size."""
-    tables = []
-    for profile in profiles:
-        rows = []
-        for r in profile["stages"] + [{"stage": "sum of stages", "input_shape": None,
-                                       **profile["totals"]}]:
-            shape = r["input_shape"]
-            rows.append((
-                r["stage"], "" if shape is None else "×".join(str(d) for d in shape[1:]),
-                f"{r['gflop']:.2f}", f"{r['float32_ms']:.1f}",
-                f"{r['float32_conv_ms']:.1f} / {r['float32_norm_ms']:.1f}",
-                f"{r['int8_ms']:.1f}", f"{r['int8_conv_ms']:.1f} / {r['int8_norm_ms']:.1f}",
-                f"{r['int8_boundary_ms']:.1f}", f"{r['float32_ms'] / r['int8_ms']:.2f}×"))
-        height, width = profile["size"]
-        tables.append(f"{height}×{width}, {profile['threads']} threads:\n" + format_table(
-            ("stage", "input", "GFLOP", "float32 ms", "conv / norm+ReLU", "int8 ms",
-             "conv / norm+ReLU", "int8 in/out", "int8 speed-up"), rows))
+    columns = [
+        ("stage", "stage"),
+        ("input", lambda r: "" if r["input_shape"] is None
+         else "×".join(str(d) for d in r["input_shape"][1:])),
+        ("GFLOP", "{gflop:.2f}"), ("float32 ms", "{float32_ms:.1f}"),
+        ("conv / norm+ReLU", "{float32_conv_ms:.1f} / {float32_norm_ms:.1f}"),
+        ("int8 ms", "{int8_ms:.1f}"), ("conv / norm+ReLU", "{int8_conv_ms:.1f} / {int8_norm_ms:.1f}"),
+        ("int8 in/out", "{int8_boundary_ms:.1f}"),
+        ("int8 speed-up", lambda r: f"{r['float32_ms'] / r['int8_ms']:.2f}×"),
+    ]
+    tables = [
+        f"{p['size'][0]}×{p['size'][1]}, {p['threads']} threads:\n" + format_records(
+            columns, p["stages"] + [{"stage": "sum of stages", "input_shape": None, **p["totals"]}])
+        for p in profiles
+    ]
     return "\n\n".join(tables) + (
         "\n  int8 in/out: QUANTIZE → RELU → DEQUANTIZE of the stage's input alone, which the "
         "whole network does once, not per stage")
@@ -373,17 +328,14 @@ def _xnnpack(delegation):
 
 
 def training_table(training):
-    rows = []
-    for r in training["results"]:
-        rows.append((r["config"], r["policy"], "yes" if r["xla"] else "no",
-                     f"{r['image_size']}²×{r['batch']}", f"{r['median_ms']:.0f}", _spread(r),
-                     f"{r['steps_per_s']:.2f}", f"{r['images_per_s']:.1f}",
-                     f"{r['flops'] / 1e9:.1f}", f"{r['gflops_per_s']:.1f}",
-                     _percent(r["efficiency_vs_peak"]), f"{r['first_call_s']:.0f}"))
-    table = format_table(
-        ("config", "policy", "XLA", "input", "median ms", "min–max ms", "steps/s", "images/s",
-         "GFLOP/step", "GFLOP/s", "% peak", "compile s"), rows)
-    lines = [table]
+    lines = [format_records([
+        ("config", "config"), ("policy", "policy"),
+        ("XLA", lambda r: "yes" if r["xla"] else "no"), ("input", "{image_size}²×{batch}"),
+        ("median ms", "{median_ms:.0f}"), ("min–max ms", spread), ("steps/s", "{steps_per_s:.2f}"),
+        ("images/s", "{images_per_s:.1f}"), ("GFLOP/step", lambda r: f"{r['flops'] / 1e9:.1f}"),
+        ("GFLOP/s", "{gflops_per_s:.1f}"), ("% peak", lambda r: _percent(r["efficiency_vs_peak"])),
+        ("compile s", "{first_call_s:.0f}"),
+    ], training["results"])]
     for name, cost in training["flops"].items():
         parts = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in cost["parts"].items())
         xla = cost.get("xla_hlo", {}).get("total")
@@ -399,66 +351,32 @@ def training_table(training):
     return "\n".join(lines)
 
 
-def torch_conditions(conditions):
-    """The PyTorch reference's versions, threads and the CPU's instruction sets."""
-    return (f"PyTorch reference: torch {conditions['torch']} (CPU kernels "
-            f"{conditions['cpu_capability']}, oneDNN {'yes' if conditions['mkldnn'] else 'no'}, "
-            f"{conditions['threads']} threads, {conditions['memory_format']}) vs TensorFlow "
-            f"{conditions['tensorflow']} ({conditions['tf_threads']} threads); CPU instruction "
-            f"sets: {machine.isa_summary(conditions['cpu_isa']) or 'unknown'}")
-
-
-def torch_table(comparison):
-    """One row per step; the TF steps' time against the PyTorch eager step's."""
-    rows = []
-    for r in comparison["results"]:
-        mode = "eager" if r["xla"] is None else ("yes" if r["xla"] else "no")
-        rows.append((r["config"], r["framework"], mode, f"{r['image_size']}²×{r['batch']}",
-                     f"{r['median_ms']:.0f}", _spread(r), f"{r['images_per_s']:.1f}",
-                     f"{r['ratio_vs_torch']:.2f}×", f"{r['first_call_s']:.1f}"))
-    table = format_table(("config", "framework", "XLA", "input", "median ms", "min–max ms",
-                          "images/s", "vs PyTorch", "first call s"), rows)
-    parity = comparison["parity"]
-    share = comparison.get("other_cpu_share")
-    load = ("  load: " + _busy_note(comparison) + ": rerun on an idle machine"
-            if comparison.get("busy_machine") else
-            "  load: other processes' CPU share during the timing "
-            + ("unknown" if share is None else f"{100 * share:.0f}%"))
-    return "\n".join([
-        table,
-        load,
-        f"  reference: {comparison['reference']}",
-        f"  parity checked: TransformNet {parity['transform_net']['trainable']:,} trainable "
-        f"parameters, {parity['transform_net']['flops'] / 1e9:.2f} GFLOP forward per image; "
-        f"VGG-16 {parity['vgg']['flops'] / 1e9:.2f} GFLOP per image (both frameworks)",
-        f"  {torch_conditions(comparison['conditions'])}",
-    ])
-
-
 def pipeline_table(pipeline):
-    row = (pipeline["source"], pipeline["files"], f"{pipeline['image_size']}²×{pipeline['batch']}",
-           f"{pipeline['images_per_s']:.0f}",
-           f"{pipeline['images_per_s_min']:.0f}–{pipeline['images_per_s_max']:.0f}",
-           None if pipeline.get("train_images_per_s") is None else f"{pipeline['train_images_per_s']:.1f}",
-           None if pipeline.get("ratio_vs_train") is None else f"{pipeline['ratio_vs_train']:.1f}×")
-    return format_table(("source", "files", "output", "images/s", "min–max", "train images/s",
-                         "ratio"), [row])
+    return format_records([
+        ("source", "source"), ("files", "files"), ("output", "{image_size}²×{batch}"),
+        ("images/s", "{images_per_s:.0f}"),
+        ("min–max", "{images_per_s_min:.0f}–{images_per_s_max:.0f}"),
+        ("train images/s", lambda r: None if r.get("train_images_per_s") is None
+         else f"{r['train_images_per_s']:.1f}"),
+        ("ratio", lambda r: None if r.get("ratio_vs_train") is None
+         else f"{r['ratio_vs_train']:.1f}×"),
+    ], [pipeline])
 
 
 def memory_table(memory):
-    rows = [(f"{r['size']}²" + (" (baseline)" if r["baseline"] else ""), r["tile_size"],
-             f"{r['max_rss_gb']:.2f}", f"{r['wall_s']:.1f}") for r in memory["results"]]
-    return format_table(("image", "tile", "max RSS GB", "wall s"), rows)
+    return format_records([
+        ("image", lambda r: f"{r['size']}²" + (" (baseline)" if r["baseline"] else "")),
+        ("tile", "tile_size"), ("max RSS GB", "{max_rss_gb:.2f}"), ("wall s", "{wall_s:.1f}"),
+    ], memory["results"])
 
 
 def video_table(video, machine=None):
-    rows = [(r["backend"], f"{r['width']}×{r['height']}", r["frames"], f"{r['frames_per_s']:.2f}",
-             f"{r['network_frames_per_s']:.2f}", f"{r['network_ms']:.1f}",
-             f"{r['decode_encode_ms']:.1f}", f"{r['cpu_ms_per_frame']:.0f}")
-            for r in video["results"]]
-    table = format_table(("backend", "frame", "frames", "video frames/s", "network frames/s",
-                          "network ms", "decode+encode ms/frame", "CPU ms/frame"), rows)
-    lines = [table, f"  clip: {video['clip']}"]
+    lines = [format_records([
+        ("backend", "backend"), ("frame", "{width}×{height}"), ("frames", "frames"),
+        ("video frames/s", "{frames_per_s:.2f}"), ("network frames/s", "{network_frames_per_s:.2f}"),
+        ("network ms", "{network_ms:.1f}"), ("decode+encode ms/frame", "{decode_encode_ms:.1f}"),
+        ("CPU ms/frame", "{cpu_ms_per_frame:.0f}"),
+    ], video["results"]), f"  clip: {video['clip']}"]
     if machine:
         lines.append(f"  CPU: {machine['cpu_model']} ({cpu_features(machine)}), "
                      f"{machine['threads']} threads")
@@ -466,23 +384,24 @@ def video_table(video, machine=None):
 
 
 def targets_table(targets):
-    rows = [(t["section"], t["target"], t["required"], t["measured"], _verdict(t["passed"]),
-             t["note"]) for t in targets]
-    return format_table(("section", "target", "required", "measured", "result", "note"), rows)
+    verdict = {True: "PASS", False: "FAIL", None: "n/a"}
+    return format_records([
+        ("section", "section"), ("target", "target"), ("required", "required"),
+        ("measured", "measured"), ("result", lambda t: verdict[t["passed"]]),
+        ("note", "note"),
+    ], targets)
 
 
 def format_report(report):
     """The whole report as text: conditions, one table per section, targets."""
     parts = [conditions_text(report)]
+    machine_info = report["conditions"]["machine"]
     for name, table in (("inference", inference_table), ("models", models_table),
-                        ("layers", layers_tables),
-                        ("training", training_table), ("torch", torch_table),
-                        ("pipeline", pipeline_table), ("memory", memory_table)):
+                        ("layers", layers_tables), ("training", training_table),
+                        ("pipeline", pipeline_table), ("memory", memory_table),
+                        ("video", lambda section: video_table(section, machine_info))):
         if name in report:
             parts.append(f"== {name} ==\n{table(report[name])}")
-    if "video" in report:
-        machine = report["conditions"]["machine"]
-        parts.append(f"== video ==\n{video_table(report['video'], machine)}")
     if report.get("targets"):
         parts.append(f"== targets ==\n{targets_table(report['targets'])}")
     return "\n\n".join(parts)

@@ -4,12 +4,12 @@ import dataclasses
 import sys
 import time
 
-# "models" (the lite sizes against the full network), "layers" (per-stage
-# TFLite float32 and int8 latency of --model) and "torch" (the train steps
-# against PyTorch eager; needs torch, which the project does not depend on)
-# run only when asked.
+# "models" (the lite sizes against the full network) and "layers" (per-stage
+# TFLite float32 and int8 latency of --model) run only when asked. The train
+# steps against PyTorch eager are outside the package:
+# `python -m benchmarks.torch_comparison` from the repository root.
 DEFAULT_SECTIONS = ("inference", "training", "pipeline", "memory", "video")
-SECTIONS = DEFAULT_SECTIONS + ("models", "layers", "torch")
+SECTIONS = DEFAULT_SECTIONS + ("models", "layers")
 # Networks of the "models" section: the full one (instance norm, resize-conv)
 # and lite candidates (`models.architecture`).
 COMPARE_MODELS = ("default", "lite", "f16b3dw", "f16b3", "f8b3dw")
@@ -49,7 +49,6 @@ class Options:
     video_size: tuple = (640, 360)  # width, height
     video_frames: int = 48
     video_repeats: int = 3
-    torch_memory_format: str = "channels_last"  # of the PyTorch reference's tensors
     quick: bool = False
 
     @classmethod
@@ -75,10 +74,6 @@ def run(options, command=None, log=_log):
     from dstyle_tf.benchmark import machine
 
     threads = machine.configure_threads(options.threads)
-    if "torch" in options.sections:  # Fail before anything runs, in one line.
-        from dstyle_tf.benchmark import torch_reference
-
-        torch_reference.require_torch()
     from dstyle_tf.benchmark import inference
     from dstyle_tf.benchmark import memory
     from dstyle_tf.benchmark import models
@@ -159,15 +154,6 @@ def run(options, command=None, log=_log):
         report["video"] = video.run(
             net, options.video_backends, options.video_size, options.video_frames,
             options.video_repeats, options.warmup, threads, options.calibration_count, log=log,
-        )
-    if "torch" in options.sections:
-        from dstyle_tf.benchmark import torch_comparison
-
-        report["torch"] = torch_comparison.run(
-            options.train_size, options.train_batch, options.train_repeats or options.repeats,
-            options.warmup, threads, xla_modes=options.train_xla,
-            depth_architecture=options.depth_architecture,
-            memory_format=options.torch_memory_format, log=log,
         )
     report["peak_end"] = peak.matmul_peak(options.peak_size, max(3, options.repeats), options.warmup)
     report_lib.evaluate_targets(report)

@@ -42,7 +42,7 @@ from dstyle_tf.models.depth import SMALL_ARCHITECTURE
 from dstyle_tf.models.depth import TINY_ARCHITECTURE
 from dstyle_tf.models.depth import DepthNetwork
 from dstyle_tf.models.vgg import keras_layer_name
-from dstyle_tf.trainer import make_optimizer
+from dstyle_tf.training.trainer import make_optimizer
 
 def edge_config():
     """Johnson plus the HED edge term, with HED's VGG-16 as the loss network."""

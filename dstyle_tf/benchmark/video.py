@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from dstyle_tf import data as data_lib
-from dstyle_tf import stylizers
+from dstyle_tf.stylization import stylizers
 from dstyle_tf import video as video_lib
 from dstyle_tf.benchmark import timing
 from dstyle_tf.metrics.temporal import synthetic_clip

@@ -23,9 +23,9 @@ from dstyle_tf.data import SKIMAGE_HELD_OUT_PHOTOS
 from dstyle_tf.data import skimage_photo
 from dstyle_tf.evaluation.runner import EvaluationConfig
 from dstyle_tf.evaluation.runner import run_evaluation
-from dstyle_tf.evaluation.sheets import fit_cell
-from dstyle_tf.evaluation.sheets import font
-from dstyle_tf.evaluation.sheets import text_size
+from dstyle_tf.drawing import fit_cell
+from dstyle_tf.drawing import font
+from dstyle_tf.drawing import text_size
 
 LABELS = ("johnson", "structure")
 

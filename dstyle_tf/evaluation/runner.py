@@ -83,19 +83,19 @@ def model_methods(label, path, styles=None, frames=False):
             check that each style has an image; None skips the check.
         frames: set up for many images of one size (`Stylizer.for_video`).
     """
-    from dstyle_tf import stylize
+    from dstyle_tf import stylization
     from dstyle_tf.evaluation import styles as styles_lib
 
     try:
-        stylizer = stylize.load_stylizer(path)
-    except stylize.ModelLoadError as e:
+        stylizer = stylization.load_stylizer(path)
+    except stylization.ModelLoadError as e:
         raise UserError(f"--model {label}={path}: {e}") from None
     if frames:
         stylizer = stylizer.for_video()
     names = list(stylizer.style_names)
     if len(names) == 1:
         style = "" if styles is None else styles_lib.single_style_name(label, path, styles)
-        return [Method(label, lambda photo: stylize.stylize_image(photo, stylizer), "model", path,
+        return [Method(label, lambda photo: stylization.stylize_image(photo, stylizer), "model", path,
                        style)]
     methods = []
     for name, weights in zip(names, np.eye(len(names), dtype=np.float32)):
@@ -106,7 +106,7 @@ def model_methods(label, path, styles=None, frames=False):
             )
 
         def stylize_one(photo, weights=weights):
-            return stylize.stylize_image(photo, stylizer, style_weights=weights)
+            return stylization.stylize_image(photo, stylizer, style_weights=weights)
 
         methods.append(Method(f"{label}/{name}", stylize_one, "model", path, name))
     return methods

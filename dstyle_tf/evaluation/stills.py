@@ -30,11 +30,11 @@ from PIL import ImageDraw
 from dstyle_tf import image_io
 from dstyle_tf import video
 from dstyle_tf.errors import UserError
-from dstyle_tf.evaluation.sheets import TEXT
-from dstyle_tf.evaluation.sheets import WHITE
+from dstyle_tf.drawing import TEXT
+from dstyle_tf.drawing import WHITE
 from dstyle_tf.evaluation.sheets import colormap
-from dstyle_tf.evaluation.sheets import fit_cell
-from dstyle_tf.evaluation.sheets import font
+from dstyle_tf.drawing import fit_cell
+from dstyle_tf.drawing import font
 from dstyle_tf.metrics.temporal import synthetic_clip
 from dstyle_tf.metrics.temporal import valid_mask
 from dstyle_tf.metrics.temporal import warp

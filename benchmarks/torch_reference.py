@@ -1,5 +1,5 @@
 """A PyTorch eager twin of the Johnson train step: the reference that the
-training throughput is compared with (the `torch` benchmark section).
+training throughput is compared with (`python -m benchmarks.torch_comparison`).
 
 The step is that of pytorch/examples' `fast_neural_style` (transformer
 forward, VGG-16 on the stylised and the content batch, content and style

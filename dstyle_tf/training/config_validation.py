@@ -20,7 +20,7 @@ from dstyle_tf.styles import BUNDLED_STYLES
 from dstyle_tf.styles import resolve_style_image
 from dstyle_tf.styles import style_list
 from dstyle_tf.styles import style_name
-from dstyle_tf.trainer import STYLE_MODES
+from dstyle_tf.training.styles import STYLE_MODES
 
 DISTRIBUTE_MODES = ("none", "mirrored", "multi_worker")
 
