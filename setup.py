@@ -80,7 +80,7 @@ setup(
         # gRPC client protos for TF Serving and exact warm-up records.
         "serving": ["tensorflow-serving-api>=2.20,<2.22"],
         # Only for the training-throughput comparison with PyTorch eager
-        # (python -m dstyle_tf.benchmark --only=torch): the reference step,
+        # (python -m benchmarks.torch_comparison, from the repository root): the reference step,
         # not a dependency of the project (nor of its tests).
         "torch-reference": ["torch>=2.2"],
     },
@@ -91,6 +91,7 @@ setup(
             "dstyle-evaluate=dstyle_tf.evaluate:run",
             "dstyle-compare=dstyle_tf.compare:run",
             "dstyle-stills=dstyle_tf.stills:run",
+            "dstyle-photos=dstyle_tf.photos:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
             "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
             "dstyle-export=export.__main__:run",

@@ -24,13 +24,14 @@ COMMANDS = {
     "dstyle_tf.evaluate": "--content",
     "dstyle_tf.compare": "--workdir",
     "dstyle_tf.stills": "--frames",
+    "dstyle_tf.photos": "--split",
     "dstyle_tf.optimize": "--style",
     "dstyle_tf.benchmark": "--sizes",
     "export": "--style",
 }
 # Command modules: entry points only. Library code never imports them.
 CLI_MODULES = ("dstyle_tf.cli",) + tuple(
-    f"dstyle_tf.{name}" for name in ("train", "stylize", "evaluate", "compare", "stills", "optimize")
+    f"dstyle_tf.{name}" for name in ("train", "stylize", "evaluate", "compare", "stills", "optimize", "photos")
 )
 LIBRARY_PACKAGES = ("models", "losses", "data", "training", "stylization", "metrics", "evaluation")
 # Names that DESIGN.md ("Public names other code relies on") keeps importable.
@@ -45,15 +46,6 @@ DESIGN_NAMES = (
     "dstyle_tf.stylize.stylize_image", "dstyle_tf.optimize.optimize_image",
     "dstyle_tf.evaluation.run_evaluation", "dstyle_tf.evaluation.EvaluationConfig",
 )
-# Names README.md still gives at their old place (README is updated separately):
-# old -> new. Drop an entry once README names the new place.
-RENAMED = {
-    "dstyle_tf.trainer": "dstyle_tf.training.trainer",
-    "dstyle_tf.stylizers": "dstyle_tf.stylization.stylizers",
-    "dstyle_tf.benchmark.torch_reference": "benchmarks.torch_reference",
-}
-
-
 def resolve(dotted):
     """The object a dotted name names: the longest importable module prefix
     (from this checkout), then attributes. A command module is only found,
@@ -92,13 +84,6 @@ def documented_names():
     return sorted(names)
 
 
-def new_name(name):
-    for old, new in RENAMED.items():
-        if name == old or name.startswith(old + "."):
-            return new + name[len(old):]
-    return name
-
-
 @pytest.mark.parametrize("name", DESIGN_NAMES)
 def test_design_names_import(name):
     assert resolve(name) is not None
@@ -108,7 +93,7 @@ def test_documented_names_import():
     missing = []
     for name in documented_names():
         try:
-            resolve(new_name(name))
+            resolve(name)
         except (ImportError, AttributeError) as e:
             missing.append(f"{name}: {e}")
     assert not missing
@@ -119,7 +104,7 @@ def test_console_scripts_resolve():
     imported: two commands define flags of the same names)."""
     with open(os.path.join(REPO, "setup.py"), encoding="utf-8") as f:
         scripts = re.findall(r'"[\w-]+=([\w.]+):(\w+)"', f.read())
-    assert len(scripts) == 8
+    assert len(scripts) == len(COMMANDS)  # one console script per command
     for module, function in scripts:
         with open(importlib.util.find_spec(module).origin, encoding="utf-8") as f:
             tree = ast.parse(f.read())
