@@ -220,7 +220,7 @@ def write_outputs(output, report, sheet_rows, labels, cell_size, rows_per_sheet=
 
     os.makedirs(output, exist_ok=True)
     paths = [os.path.join(output, "report.json"), os.path.join(output, "report.md")]
-    write_json(paths[0], _finite_or_none(report))
+    write_json(paths[0], finite_or_none(report))
     write_text(paths[1], markdown_report(report))
     pages = [sheet_rows[i : i + rows_per_sheet] for i in range(0, len(sheet_rows), rows_per_sheet)]
     for number, page in enumerate(pages, start=1):
@@ -240,12 +240,12 @@ def write_outputs(output, report, sheet_rows, labels, cell_size, rows_per_sheet=
     return paths
 
 
-def _finite_or_none(value):
+def finite_or_none(value):
     """A copy of a JSON-able structure with NaN and infinities as null (strict JSON)."""
     if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
+        return {key: finite_or_none(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_none(item) for item in value]
+        return [finite_or_none(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

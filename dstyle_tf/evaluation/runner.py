@@ -502,11 +502,16 @@ def run_evaluation(config):
 
 def save_outputs(output, result):
     """Writes each method's result as images/<label>/<image name>.png."""
-    stem = os.path.splitext(result.name)[0]
     for label, image in result.stylized.items():
-        path = os.path.join(output, "images", _safe(label), stem + ".png")
+        path = output_image_path(output, label, result.name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         image_io.save_image(path, image)
+
+
+def output_image_path(output, label, name):
+    """Where `save_outputs` writes method `label`'s result for photo `name`
+    (a "/" in the label becomes "_")."""
+    return os.path.join(output, "images", _safe(label), os.path.splitext(name)[0] + ".png")
 
 
 def _safe(label):
