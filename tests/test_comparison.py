@@ -31,10 +31,10 @@ def test_the_two_runs_differ_only_in_the_structure_terms():
 
 def test_overrides_change_only_their_own_config():
     configs = comparison.training_configs(comparison.ComparisonConfig(
-        workdir="x", steps=7, structure_override=["loss.style_weight=2", "loss.edge_weight=3e6"],
+        workdir="x", steps=7, structure_override=["loss.style_weight=2", "loss.edge_weight=4e6"],
         johnson_override=["train.steps=9"],
     ))
-    assert configs["structure"].loss.style_weight == 2.0 and configs["structure"].loss.edge_weight == 3e6
+    assert configs["structure"].loss.style_weight == 2.0 and configs["structure"].loss.edge_weight == 4e6
     assert configs["johnson"].loss.style_weight == 1.5 and configs["johnson"].train.steps == 9
     assert configs["structure"].train.steps == 7  # --steps first, overrides after
     with pytest.raises(UserError, match="^--johnson_override 'loss.edge=1': the config has no field"):
