@@ -180,9 +180,17 @@ def test_cli_rejects_an_unknown_override_before_training(tmp_path):
 @pytest.mark.slow
 def test_cli_end_to_end(tmp_path):
     workdir = tmp_path / "compare"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(photos / f"{name}.png")
+    small = [f"--{label}_override={key}" for label in comparison.LABELS
+             for key in ("data.image_size=32", "data.crops_per_photo=2")]
     out = subprocess.run(
         [sys.executable, "-m", "dstyle_tf.compare", f"--workdir={workdir}", "--steps=2", "--seeds=0,1",
-         "--max_size=64", "--gallery_width=64", "--structure_override=loss.style_weight=2"],
+         "--max_size=64", "--gallery_width=64", "--structure_override=loss.style_weight=2",
+         "--photos=none", f"--extra_content={photos}", *small],
         cwd=REPO, capture_output=True, text=True, timeout=1800,
     )
     assert out.returncode == 0, out.stderr[-2000:]
