@@ -84,7 +84,8 @@ def write_photo_set(folder, split="train", max_size=1024, require_debian=True):
         {file name: source} of the photos in the folder.
     """
     names = photo_names(split)
-    missing = sorted({p for p, n in names if p != "scikit-image" and not debian_photo_path(p, n)})
+    paths = {(p, n): debian_photo_path(p, n) for p, n in names if p != "scikit-image"}
+    missing = sorted({p for (p, _), path in paths.items() if path is None})
     if missing and require_debian:
         raise UserError(f"Debian photos not installed ({', '.join(missing)}): {INSTALL_HINT}")
     os.makedirs(folder, exist_ok=True)
@@ -97,7 +98,7 @@ def write_photo_set(folder, split="train", max_size=1024, require_debian=True):
             if source == "scikit-image":
                 image = Image.fromarray(skimage_photo(name))
             else:
-                image = Image.open(debian_photo_path(source, name)).convert("RGB")
+                image = Image.open(paths[source, name]).convert("RGB")
             image.thumbnail((max_size, max_size), Image.LANCZOS)
             image_io.save_image(target, np.asarray(image, np.float32))
         written[f"{name}.png"] = source

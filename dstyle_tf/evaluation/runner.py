@@ -361,6 +361,12 @@ def trained_methods(config, styles):
     return [m for label, path in model_specs(config) for m in model_methods(label, path, styles)]
 
 
+def optimize_labels(config):
+    """Labels of the optimisation baselines: gatys, and gatys+depth when
+    λd > 0 (with λd = 0 it would be gatys again)."""
+    return OPTIMIZE_LABELS if config.depth_weight else OPTIMIZE_LABELS[:1]
+
+
 def build_methods(config, style_images, judge, methods=None):
     """Methods from a config: each model (per style), then the optimisation
     baselines, once per style image.
@@ -383,19 +389,13 @@ def build_methods(config, style_images, judge, methods=None):
             learning_rate=config.optimize_learning_rate,
         )
         for style, style_image in style_images.items():
-            plain, depth = (
-                OPTIMIZE_LABELS if len(style_images) == 1
-                else [f"{label}/{style}" for label in OPTIMIZE_LABELS]
-            )
-            methods.append(optimize_method(
-                plain, style_image, judge.vgg, depth_weight=0.0, style=style, **options
-            ))
-            if not config.depth_weight:
-                continue  # gatys+depth would be gatys again
-            methods.append(optimize_method(
-                depth, style_image, judge.vgg, judge.depth_net,
-                depth_weight=config.depth_weight, style=style, **options
-            ))
+            for label in optimize_labels(config):
+                with_depth = label == OPTIMIZE_LABELS[1]
+                methods.append(optimize_method(
+                    label if len(style_images) == 1 else f"{label}/{style}",
+                    style_image, judge.vgg, judge.depth_net if with_depth else None,
+                    depth_weight=config.depth_weight if with_depth else 0.0, style=style, **options
+                ))
     return methods
 
 
@@ -444,8 +444,7 @@ def check_inputs(config):
     for label, path in specs:
         if not os.path.exists(path):
             raise UserError(f"--model {label}={path}: no such file or directory.")
-    optimized = OPTIMIZE_LABELS if config.depth_weight else OPTIMIZE_LABELS[:1]
-    labels = [label for label, _ in specs] + (list(optimized) if config.optimize else [])
+    labels = [label for label, _ in specs] + (list(optimize_labels(config)) if config.optimize else [])
     if not labels:
         raise UserError("nothing to evaluate: give at least one --model or --optimize.")
     if len(set(labels)) != len(labels):

