@@ -30,6 +30,8 @@ setup(
     packages=find_packages(include=["dstyle_tf", "dstyle_tf.*", "export", "export.*", "configs"]),
     package_data={
         "dstyle_tf.styles": ["*.jpg", "README.md"],
+        # The shipped network and its provenance (python -m dstyle_tf.pretrained build).
+        "dstyle_tf.pretrained": ["networks/*.keras", "networks/*.json"],
         # Compiled on first use by python -m dstyle_tf.benchmark --emulate_cpu.
         "dstyle_tf.benchmark": ["isa_mask.c"],
     },
@@ -92,6 +94,7 @@ setup(
             "dstyle-compare=dstyle_tf.compare:run",
             "dstyle-stills=dstyle_tf.stills:run",
             "dstyle-photos=dstyle_tf.photos:run",
+            "dstyle-pretrained=dstyle_tf.cli.pretrained:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
             "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
             "dstyle-export=export.__main__:run",

@@ -2,6 +2,11 @@ r"""Export a trained TransformNet for TF Serving and TFLite.
 
     python -m export --model=workdirs/wave --style=wave --version=1 \
         [--export_dir=saved_models] [--tflite_size=384] [--representative_images=photos/]
+    python -m export --pretrained --output=saved_models/
+
+`--pretrained` exports the networks that ship with the package
+(`dstyle_tf.pretrained`), each under its style's name (`--style`: only that
+one); `--output` is `--export_dir`.
 
 Writes `<export_dir>/<style>/<version>/` atomically (SavedModel with
 `serving_default` and `serving_bytes` signatures, warm-up requests, TFLite
@@ -14,6 +19,7 @@ import sys
 from absl import app
 from absl import flags
 
+from dstyle_tf.errors import UserError
 from export import exporter
 from export import saved_model
 from export import tflite
@@ -21,8 +27,13 @@ from export import tflite
 flags.DEFINE_string(
     "model", None,
     "Training workdir (containing transform_net.keras, and optionally "
-    "config.json and final_losses.json) or a .keras file.",
-    required=True,
+    "config.json and final_losses.json) or a .keras file. Or --pretrained.",
+)
+flags.DEFINE_bool(
+    "pretrained", False,
+    "Export the networks shipped with the package (python -m dstyle_tf.stylize "
+    "--list_styles), each under its style's name, instead of --model; with --style "
+    "only that one.",
 )
 flags.DEFINE_string(
     "style", None,
@@ -36,6 +47,7 @@ flags.DEFINE_integer(
     lower_bound=1,
 )
 flags.DEFINE_string("export_dir", "saved_models", "Root directory of the TF Serving layout.")
+flags.DEFINE_alias("output", "export_dir")
 flags.DEFINE_bool(
     "overwrite", False,
     "Replace an existing version (the new one is complete before the old one goes).",
@@ -115,25 +127,15 @@ def main(argv):
         raise app.UsageError(
             f"Unknown --tflite_variants {', '.join(unknown)}; choose from {', '.join(tflite.VARIANTS)}."
         )
+    if bool(FLAGS.model) == FLAGS.pretrained:
+        raise app.UsageError("Give --model or --pretrained (one of them).")
     try:
-        result = exporter.export_model(
-            FLAGS.model,
-            style=FLAGS.style,
-            version=FLAGS.version,
-            export_dir=FLAGS.export_dir,
-            overwrite=FLAGS.overwrite,
-            max_pixels=FLAGS.max_pixels,
-            tflite_variants=FLAGS.tflite_variants,
-            tflite_size=_parse_size(FLAGS.tflite_size),
-            tflite_dynamic=FLAGS.tflite_dynamic,
-            representative_images=FLAGS.representative_images,
-            test_images=FLAGS.test_images,
-            uint8_io=FLAGS.uint8_io,
-            int8_float_ops=FLAGS.int8_float_ops,
-            num_threads=FLAGS.num_threads,
-            warmup_size=(FLAGS.warmup_size, FLAGS.warmup_size),
-        )
-    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        jobs = [(FLAGS.model, FLAGS.style)]
+        if FLAGS.pretrained:
+            jobs = _pretrained_jobs(FLAGS.style)
+        for model, style in jobs:
+            _export(model, style)
+    except (FileNotFoundError, FileExistsError, ValueError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except OSError as e:  # unwritable destination, disk full, ...
@@ -142,6 +144,36 @@ def main(argv):
     except (exporter.VerificationError, tflite.ConversionError) as e:
         print(f"error: export failed, nothing was written: {e}", file=sys.stderr)
         sys.exit(1)
+
+
+def _pretrained_jobs(style=None):
+    """[(network path, style)] of the shipped networks (only `style` if given)."""
+    from dstyle_tf import pretrained
+
+    styles = pretrained.shipped_styles()
+    if style and style not in styles:
+        raise UserError(f"--style {style!r}: the shipped styles are {', '.join(styles)}.")
+    return [(pretrained.network_path(s), s) for s in ([style] if style else styles)]
+
+
+def _export(model, style):
+    result = exporter.export_model(
+        model,
+        style=style,
+        version=FLAGS.version,
+        export_dir=FLAGS.export_dir,
+        overwrite=FLAGS.overwrite,
+        max_pixels=FLAGS.max_pixels,
+        tflite_variants=FLAGS.tflite_variants,
+        tflite_size=_parse_size(FLAGS.tflite_size),
+        tflite_dynamic=FLAGS.tflite_dynamic,
+        representative_images=FLAGS.representative_images,
+        test_images=FLAGS.test_images,
+        uint8_io=FLAGS.uint8_io,
+        int8_float_ops=FLAGS.int8_float_ops,
+        num_threads=FLAGS.num_threads,
+        warmup_size=(FLAGS.warmup_size, FLAGS.warmup_size),
+    )
     print(result.table)
     print(f"\nExported to {result.version_dir}")
 

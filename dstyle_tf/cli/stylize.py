@@ -1,5 +1,7 @@
-r"""Stylise photos and videos with a trained or exported transformation network.
+r"""Stylise photos and videos with the shipped network or a trained or exported one.
 
+    python -m dstyle_tf.stylize --style=starry_night --input=photo.jpg --output=out.png
+    python -m dstyle_tf.stylize --list_styles
     python -m dstyle_tf.stylize --model=saved_models/wave/1 \
         --input='photos/*.jpg' --output=stylized/ [--max_size=1024] [--preserve_color]
     python -m dstyle_tf.stylize --model=runs/wave --input=clip.mp4 --output=out.mp4 [--smooth=0.5]
@@ -7,7 +9,9 @@ r"""Stylise photos and videos with a trained or exported transformation network.
 Video files (.mp4, .mov, .mkv, .webm, .avi) are stylised frame by frame
 (`dstyle_tf.video`, PyAV) keeping the frame rate, size and audio track.
 
-A multi-style model needs `--style=NAME|INDEX`, `--style_weights=a:0.5,b:0.5`
+Without `--model` the network that ships with the package is used
+(`dstyle_tf.pretrained`: starry_night, wave, the_scream, composition_vii).
+A multi-style model (the shipped one too) needs `--style=NAME|INDEX`, `--style_weights=a:0.5,b:0.5`
 (a blend) or `--sheet` (every style of the model on one contact sheet per
 photo); `--strength` fades any model's result towards the photo.
 
@@ -38,21 +42,24 @@ def define_flags():
         "model", None,
         "Model to run: a .keras file, a training workdir containing "
         "transform_net.keras, a SavedModel directory (or a TF Serving model "
-        "directory with numbered versions: the highest is used), or a .tflite file.",
-        required=True,
+        "directory with numbered versions: the highest is used), or a .tflite file. "
+        "Default: the network shipped with the package (--list_styles).",
     )
     flags.DEFINE_string(
         "input", None,
         "Image or video file (.mp4, .mov, .mkv, .webm, .avi), directory (all "
         "its non-hidden files, e.g. the frames of a clip) or quoted glob "
-        "pattern such as 'photos/*.jpg'.",
-        required=True,
+        "pattern such as 'photos/*.jpg'. Required unless --list_styles.",
     )
     flags.DEFINE_string(
         "output", None,
         "Output file (.png/.jpg/.jpeg, or a video extension for a video; single "
-        "input only) or directory; outputs are named after their inputs.",
-        required=True,
+        "input only) or directory; outputs are named after their inputs. "
+        "Required unless --list_styles.",
+    )
+    flags.DEFINE_bool(
+        "list_styles", False,
+        "Print the styles of the shipped network with their provenance and exit.",
     )
     flags.DEFINE_integer(
         "max_size", _DEFAULTS.max_size,
@@ -137,6 +144,14 @@ def define_flags():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    if flags.FLAGS.list_styles:
+        from dstyle_tf import pretrained
+
+        print("\n".join(cli.call(pretrained.describe)))
+        return
+    missing = [f"--{name}" for name in ("input", "output") if not getattr(flags.FLAGS, name)]
+    if missing:
+        raise app.UsageError(f"{' and '.join(missing)} required (or --list_styles).")
     result = cli.call(stylize_paths, cli.config_from_flags(StylizeConfig, flags.FLAGS))
     total, failures = len(result.pairs), result.failures
     print(f"Stylized {total - len(failures)} of {total} file(s).", file=sys.stderr)

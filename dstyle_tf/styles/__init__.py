@@ -7,6 +7,13 @@ import os
 
 _FOLDER = os.path.dirname(__file__)
 BUNDLED_STYLES = ("starry_night", "wave", "the_scream", "composition_vii")
+# The paintings, as README.md beside this module names them.
+PAINTINGS = {
+    "starry_night": "Vincent van Gogh, The Starry Night (1889)",
+    "wave": "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831)",
+    "the_scream": "Edvard Munch, The Scream (1893)",
+    "composition_vii": "Wassily Kandinsky, Composition VII (1913)",
+}
 
 
 def style_path(name):

@@ -23,6 +23,7 @@ from dstyle_tf.stylization.stylizers import KerasStylizer
 from dstyle_tf.stylization.stylizers import ModelLoadError
 from dstyle_tf.stylization.stylizers import SavedModelStylizer
 from dstyle_tf.stylization.stylizers import StyleError
+from dstyle_tf.stylization.stylizers import StyleSetStylizer
 from dstyle_tf.stylization.stylizers import Stylizer
 from dstyle_tf.stylization.stylizers import TFLiteStylizer
 from dstyle_tf.stylization.stylizers import choose_style_weights
@@ -33,7 +34,7 @@ from dstyle_tf.stylization.stylizers import tile_context
 
 __all__ = [
     "ALIGN", "KerasStylizer", "ModelLoadError", "SavedModelStylizer", "StyleError",
-    "StylizeConfig", "StylizeResult", "Stylizer", "TFLiteStylizer", "apply_strength",
+    "StyleSetStylizer", "StylizeConfig", "StylizeResult", "Stylizer", "TFLiteStylizer", "apply_strength",
     "check_strength", "choose_style_weights", "contact_sheet", "fixed_size_tiles",
     "list_inputs", "load_stylizer", "parse_style_weights", "plan_outputs", "select_style",
     "stylize_files", "stylize_image", "stylize_paths", "tile_context",

@@ -173,12 +173,21 @@ def _stylize_video(source, target, stylizer, max_size, progress, smooth, options
         raise UserError(f"{source}: {e}") from None
 
 
+def _stylizer(config):
+    """The model of `config`, or the shipped network when it names none."""
+    if config.model:
+        return load_stylizer(config.model, num_threads=config.num_threads or None)
+    from dstyle_tf import pretrained
+
+    return pretrained.load_stylizer(num_threads=config.num_threads or None)
+
+
 @dataclasses.dataclass
 class StylizeConfig:
     """What `python -m dstyle_tf.stylize` does; each field is the flag of the
     same name (see `--helpfull` for the meanings)."""
 
-    model: str
+    model: str | None  # None: the shipped network (`dstyle_tf.pretrained`)
     input: str
     output: str
     max_size: int = 0
@@ -224,7 +233,7 @@ def stylize_paths(config, progress=None):
         if config.sheet and (config.style or config.style_weights):
             raise ValueError("--sheet shows every style; drop --style and --style_weights.")
         pairs = plan_outputs(list_inputs(config.input), config.output, config.overwrite)
-        stylizer = load_stylizer(config.model, num_threads=config.num_threads or None)
+        stylizer = _stylizer(config)
         style_weights = None
         if not config.sheet:
             style_weights = choose_style_weights(

@@ -370,6 +370,66 @@ class TFLiteStylizer(Stylizer):
         return np.asarray(output[0], np.float32)
 
 
+class StyleSetStylizer(Stylizer):
+    """Several single-style networks offered as one model with named styles.
+
+    Each network is loaded when one of its styles is first used. Blends
+    (`style_weights` with several non-zero entries) mix the networks'
+    outputs, Σ w_i · f_i(x): unlike a multi-style network's blend of its
+    normalisation parameters, every network paints its own style.
+
+    Args:
+        paths: {style name: model path}, in the order of the style weights.
+        num_threads: threads for TFLite networks.
+    """
+
+    def __init__(self, paths, num_threads=None):
+        if not paths:
+            raise ModelLoadError("a style set needs at least one network.")
+        self.paths = dict(paths)
+        self.style_names = tuple(self.paths)
+        self._num_threads = num_threads
+        self._loaded = {}
+        self._video = False  # networks loaded from now on are `for_video` ones
+
+    def network(self, name):
+        """The `Stylizer` of one style (loaded on first use)."""
+        if name not in self._loaded:
+            stylizer = load_stylizer(self.paths[name], num_threads=self._num_threads)
+            if stylizer.num_styles != 1:
+                raise ModelLoadError(f"{self.paths[name]}: a style set takes single-style networks.")
+            self._loaded[name] = stylizer.for_video() if self._video else stylizer
+        return self._loaded[name]
+
+    def _parts(self, style_weights):
+        """[(weight, network)] of the styles with non-zero weight."""
+        weights = np.ones(1, np.float32) if style_weights is None else style_weights
+        return [(float(w), self.network(name))
+                for name, w in zip(self.style_names, weights) if w > 0]
+
+    @property
+    def context(self):
+        return max(self.network(name).context for name in (self._loaded or self.style_names[:1]))
+
+    def run(self, image, style_weights=None):
+        return sum(weight * network.run(image) for weight, network in self._parts(style_weights))
+
+    def for_tiles(self, image, tiles, statistics=None, on_tile=None, style_weights=None):
+        parts = [
+            (weight, network.for_tiles(image, tiles, statistics, on_tile))
+            for weight, network in self._parts(self.check_style_weights(style_weights))
+        ]
+        return lambda tile: sum(weight * np.asarray(fn(tile)) for weight, fn in parts)
+
+    def for_video(self):
+        import copy
+
+        video = copy.copy(self)
+        video._video = True
+        video._loaded = {name: network.for_video() for name, network in self._loaded.items()}
+        return video
+
+
 def _model_card_styles(tflite_path):
     """The `styles` of the model card of the export holding `tflite_path`."""
     import json
