@@ -143,6 +143,8 @@ def main(argv):
         print(f"error: export failed, nothing was written: {e}", file=sys.stderr)
         sys.exit(1)
     print(result.table)
+    if result.advice:
+        print(f"\n{result.advice}")
     print(f"\nExported to {result.version_dir}")
 
 
