@@ -175,6 +175,8 @@ def _export(model, style):
         warmup_size=(FLAGS.warmup_size, FLAGS.warmup_size),
     )
     print(result.table)
+    if result.advice:
+        print(f"\n{result.advice}")
     print(f"\nExported to {result.version_dir}")
 
 

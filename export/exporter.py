@@ -51,6 +51,44 @@ class ExportResult:
     version_dir: str
     model_card: dict
     table: str
+    advice: str = ""
+
+
+# Which TFLite file to use, per CPU class (`benchmark.machine.simd_class`),
+# from docs/performance.md ("Which TFLite variant"): ImageNet-trained lite,
+# demo and paper-size networks at 512², 2 threads, XNNPACK.
+VARIANT_ADVICE = {
+    "AVX2": "float32 (or float16, the same speed at half the size): int8 is no faster "
+            "without VNNI (lite network 512², AVX2 emulated: see docs/performance.md)",
+    "AVX-512": "float32 or float16; int8 only if it is faster in `python -m "
+               "dstyle_tf.benchmark` and its PSNR meets the floor",
+    "AVX-512 VNNI": "int8 is the fastest (lite network 512²: see docs/performance.md) but "
+                    "below its 30 dB floor on photos; float16 or float32 where quality counts",
+    "ARM dot product": "not measured (no ARM machine here): measure int8 against float16 "
+                       "on the phone (TFLite benchmark_model)",
+    "other": "float32 or float16",
+}
+
+
+def variant_advice(entries, simd_class):
+    """Text for the end of an export: the fastest variant the checks timed
+    here, the variants below their PSNR floor, and `VARIANT_ADVICE`."""
+    timed = [e for e in entries if e.get("latency_ms") and e.get("input_size")]
+    lines = []
+    if timed:
+        fastest = min(timed, key=lambda e: e["latency_ms"])
+        times = ", ".join(f"{e['variant']} {e['latency_ms']:.0f}" for e in timed)
+        lines.append(f"Fastest in the checks on this CPU ({simd_class}): {fastest['variant']} "
+                     f"(ms: {times}; one run after another, not interleaved: "
+                     "`python -m dstyle_tf.benchmark` compares fairly).")
+    low = [f"{e['variant']} {e['psnr_db_worst']:.1f} dB (floor "
+           f"{tflite_lib.PSNR_FLOORS_DB[e['variant']]:.0f})"
+           for e in entries if e.get("below_psnr_floor")]
+    if low:
+        lines.append("Below the PSNR floor on the test photos (worst image vs Keras): "
+                     + ", ".join(low) + ".")
+    lines.append(f"For {simd_class} CPUs: {VARIANT_ADVICE.get(simd_class, VARIANT_ADVICE['other'])}.")
+    return "\n".join(lines)
 
 
 def resolve_model_path(path):
@@ -193,17 +231,19 @@ def verify_saved_model(directory, model, shapes=SAVED_MODEL_CHECK_SHAPES, timing
 
 
 def format_table(rows):
-    """Plain-text table of the exports (file, size, PSNR, max diff, latency)."""
+    """Plain-text table of the exports (file, size, PSNR pooled and of the
+    worst image, max diff, latency)."""
 
     def number(row, key, fmt):
         value = row.get(key)
         return None if value is None else format(value, fmt)
 
     return tables.format_table(
-        ("export", "file", "size MB", "PSNR dB", "max |diff|", "latency ms"),
+        ("export", "file", "size MB", "PSNR dB", "worst image dB", "max |diff|", "latency ms"),
         [
             (row["name"], row["file"], number(row, "size_bytes_mb", ".2f"),
-             number(row, "psnr_db", ".1f"), number(row, "max_abs_diff", ".4f"),
+             number(row, "psnr_db", ".1f"), number(row, "psnr_db_worst", ".1f"),
+             number(row, "max_abs_diff", ".4f"),
              number(row, "latency_ms", ".1f"))
             for row in rows
         ],
@@ -211,8 +251,11 @@ def format_table(rows):
 
 
 def _export_tflite(model, directory, style, variants, size, dynamic, test_images,
-                   calibration_images, uint8_io, int8_float_ops, num_threads):
-    """Converts and verifies each variant; returns model-card entries."""
+                   calibration_images, uint8_io, int8_float_ops, num_threads, photos=False):
+    """Converts and verifies each variant; returns model-card entries. With
+    `photos` (the test images are real photos), a quantised variant whose
+    worst image is below `tflite.PSNR_FLOORS_DB` is logged and marked
+    `below_psnr_floor`."""
     os.makedirs(directory, exist_ok=True)
     entries = []
     for input_size in [size] + ([None] if dynamic else []):
@@ -230,6 +273,12 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
         for variant, path in paths.items():
             logging.info("Verifying %s", os.path.basename(path))
             checks = tflite_lib.verify(path, model, test_images, num_threads=num_threads)
+            floor = tflite_lib.PSNR_FLOORS_DB.get(variant)
+            if photos and floor is not None and checks["psnr_db_worst"] < floor:
+                checks["below_psnr_floor"] = True
+                logging.warning("%s: worst-case PSNR %.1f dB against Keras on the test photos, "
+                                "below the %.0f dB floor of %s", os.path.basename(path),
+                                checks["psnr_db_worst"], floor, variant)
             quantized_io = variant == "int8" and uint8_io
             entries.append({
                 "variant": variant,
@@ -313,7 +362,7 @@ def export_model(
             tflite_entries = _export_tflite(
                 model, os.path.join(scratch, "tflite"), style, tflite_variants,
                 tuple(tflite_size), tflite_dynamic, tests, calibration, uint8_io,
-                tuple(int8_float_ops), num_threads,
+                tuple(int8_float_ops), num_threads, photos=bool(image_folder),
             )
         card = model_card_lib.build_model_card(
             style=style,
@@ -329,7 +378,10 @@ def export_model(
         )
         model_card_lib.write_model_card(scratch, card)
     table = format_table(summary_rows(style, version, saved, tflite_entries))
-    return ExportResult(final_dir, card, table)
+    from dstyle_tf.benchmark import machine
+
+    advice = variant_advice(tflite_entries, machine.simd_class(machine.cpu_flags()))
+    return ExportResult(final_dir, card, table, advice if tflite_entries else "")
 
 
 def plan_version(export_dir, style, version=None, overwrite=False):

@@ -69,6 +69,9 @@ flags.DEFINE_integer("calibration_count", 8, "Images for int8 calibration and th
                      "checks, per size.", lower_bound=1)
 flags.DEFINE_string("calibration_images", "", "Folder of photos for int8 calibration and "
                     "PSNR (default: synthetic images).")
+flags.DEFINE_string("test_images", "", "Folder of other photos (e.g. held out from "
+                    "calibration) to measure the TFLite variants' PSNR on (default: the "
+                    "calibration images).")
 flags.DEFINE_string("image_folder", "", "JPEG folder for the input pipeline section "
                     "(default: generated 640x480 JPEGs in a temporary directory).")
 flags.DEFINE_integer("pipeline_images", 64, "How many JPEGs to generate when "
@@ -168,6 +171,7 @@ def options_from_flags():
         "compare_models": tuple(FLAGS.compare_models),
         "image_folder": FLAGS.image_folder,
         "calibration_folder": FLAGS.calibration_images,
+        "test_folder": FLAGS.test_images,
         "train_repeats": FLAGS.train_repeats,
         "styles": FLAGS.styles,
         "video_backends": tuple(FLAGS.video_backends),

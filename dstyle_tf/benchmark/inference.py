@@ -100,7 +100,7 @@ def _record(backend, size, stats, flops, peak_gflops):
 
 
 def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKENDS,
-        calibration_count=8, image_folder=None, log=print, conditional=None):
+        calibration_count=8, image_folder=None, log=print, conditional=None, test_folder=None):
     """Measures every backend at every size.
 
     Args:
@@ -114,6 +114,8 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
         backends: subset of BACKENDS.
         calibration_count: images for int8 calibration and PSNR.
         image_folder: photos for calibration/PSNR (default synthetic images).
+        test_folder: other photos to measure PSNR on (default: the
+            calibration images), e.g. held-out photos.
         conditional: optional N-style twin of `model` (see module doc).
 
     Returns:
@@ -157,7 +159,8 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
                         ).items()
                     }
                 conversion_s[size] = time.perf_counter() - start
-                psnr += _psnr_entries(size, images, keras_fns[""]["keras"], tflite, style_vector(model))
+                tests = benchmark_images(size, calibration_count, test_folder) if test_folder else images
+                psnr += _psnr_entries(size, tests, keras_fns[""]["keras"], tflite, style_vector(model))
                 for backend, (runner, weights, *_) in tflite.items():
                     runs[backend] = lambda runner=runner, weights=weights: runner.run(image, weights)
             log(f"inference: timing {', '.join(runs)} at {size}x{size} (interleaved)")
@@ -179,6 +182,9 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
         "conversion_s": {str(size): value for size, value in conversion_s.items()},
         "peaks": {str(size): value for size, value in peaks.items()},
         "calibration_images": image_folder or "synthetic",
+        "test_images": test_folder or image_folder or "synthetic",
+        "cpu": machine.isa_summary(machine.cpu_isa())
+        + (" (emulated)" if isa.active_mask() else ""),
     }
     if conditional is not None:
         result["conditional_ratio"] = conditional_ratios(results, list(networks)[1])
@@ -187,7 +193,7 @@ def run(model, sizes, repeats, warmup, threads, peak_size=2048, backends=BACKEND
 
 def compare(specs, sizes, repeats, warmup, threads, peak_size=2048,
             backends=("tflite_float32", "tflite_int8"), calibration_count=8,
-            image_folder=None, log=print):
+            image_folder=None, log=print, test_folder=None):
     """`run` for each network of `specs` (`models.load_transform_net`: a
     keyword such as "default" or "lite", a size such as "f16b3dw", or a
     .keras file), one after the other, each with its own matmul peak.
@@ -201,7 +207,8 @@ def compare(specs, sizes, repeats, warmup, threads, peak_size=2048,
         net, info = models_lib.load_transform_net(spec)
         log(f"models: {spec} ({info['description']})")
         result = run(net, sizes, repeats, warmup, threads, peak_size, backends=backends,
-                     calibration_count=calibration_count, image_folder=image_folder, log=log)
+                     calibration_count=calibration_count, image_folder=image_folder, log=log,
+                     test_folder=test_folder)
         entries.append({"model": spec, "description": info["description"], **result})
     return {"cpu_isa": machine.cpu_isa(), "isa_emulation": isa.describe(isa.active_mask()),
             "models": entries}
@@ -267,8 +274,9 @@ def _tflite_runners(model, scratch, variants, size, images, threads, prefix):
 
 
 def _psnr_entries(size, images, keras_fn, tflite, weights=None):
-    """PSNR of each TFLite variant's outputs on `images` against Keras and,
-    for the other variants, against TFLite float32 (plain network only)."""
+    """PSNR of each TFLite variant's outputs on `images` against Keras
+    (pooled, and the worst and mean of the per-image values) and, for the
+    other variants, against TFLite float32 (plain network only)."""
     keras_out = np.stack([np.asarray(keras_fn(tf.constant(im[None])))[0] for im in images])
     outputs = {
         backend.removeprefix("tflite_"): np.stack([runner.run(im, weights) for im in images])
@@ -276,11 +284,14 @@ def _psnr_entries(size, images, keras_fn, tflite, weights=None):
     }
     entries = []
     for variant, output in outputs.items():
+        per_image = [tflite_lib.psnr(k, o) for k, o in zip(keras_out, output)]
         entry = {
             "variant": variant,
             "size": size,
             "images": len(images),
             "psnr_db_vs_keras": tflite_lib.psnr(keras_out, output),
+            "psnr_db_worst_vs_keras": min(per_image),
+            "psnr_db_mean_vs_keras": float(np.mean(per_image)),
         }
         if "float32" in outputs and variant != "float32":
             entry["psnr_db_vs_tflite_float32"] = tflite_lib.psnr(outputs["float32"], output)

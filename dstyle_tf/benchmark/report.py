@@ -6,11 +6,15 @@ from dstyle_tf import atomic
 from dstyle_tf.benchmark import machine
 from dstyle_tf.tables import format_records
 from dstyle_tf.tables import format_table  # noqa: F401  (public API)
+from export import tflite as tflite_lib
 
 # The performance issue's targets.
 TFLITE_FLOAT32_EFFICIENCY = 0.60  # of the matmul peak, at 512²
 INT8_SPEEDUP = 1.5  # vs TFLite float32
 INT8_PSNR_DB = 30.0  # vs TFLite float32
+# Worst case over photos against the Keras network, trained networks only
+# (issue 22): `export.tflite.PSNR_FLOORS_DB`.
+PSNR_FLOORS_DB = tflite_lib.PSNR_FLOORS_DB
 TRAIN_EFFICIENCY = 0.55  # Johnson step, 256², batch 4
 DEPTH_STEP_RATIO = 1.5  # depth-aware step time / Johnson step time
 PIPELINE_RATIO = 10.0  # pipeline images/s / train step images/s
@@ -38,7 +42,38 @@ def _closest(values, wanted):
     return min(values, key=lambda v: (abs(v - wanted), -v)) if values else None
 
 
-def inference_targets(inference, simd_class=None):
+def fastest_tflite(results):
+    """{size: the row of the TFLite variant with the lowest median time}."""
+    best = {}
+    for row in results:
+        if row["backend"].startswith("tflite_") and "+" not in row["backend"]:
+            if row["size"] not in best or row["median_ms"] < best[row["size"]]["median_ms"]:
+                best[row["size"]] = row
+    return best
+
+
+def psnr_floor_targets(section, trained, section_name="inference", label=""):
+    """Worst-case PSNR of each quantised variant against Keras on photos,
+    against `PSNR_FLOORS_DB`: a verdict only for a trained network measured
+    on photos (a random network's PSNR says nothing about a trained one)."""
+    photos = section.get("test_images", "synthetic") != "synthetic"
+    targets = []
+    for entry in section.get("psnr", []):
+        floor = PSNR_FLOORS_DB.get(entry["variant"])
+        worst = entry.get("psnr_db_worst_vs_keras")
+        if floor is None or worst is None:
+            continue
+        note = "" if trained and photos else "random weights or synthetic images: no verdict"
+        targets.append(target(
+            section_name, f"{label}{entry['variant']} worst-case PSNR vs Keras at {entry['size']}²",
+            f"≥ {floor:.0f} dB",
+            f"{worst:.1f} dB worst, {entry['psnr_db_mean_vs_keras']:.1f} mean over "
+            f"{entry['images']} images",
+            _if(trained and photos, worst >= floor), note))
+    return targets
+
+
+def inference_targets(inference, simd_class=None, trained=False):
     rows = {(r["backend"], r["size"]): r for r in inference["results"]}
     sizes = sorted({size for backend, size in rows if backend == "tflite_float32"})
     size = _closest(sizes, TARGET_SIZE)
@@ -72,6 +107,7 @@ def inference_targets(inference, simd_class=None):
         f"one; holds for {simd_class or machine.simd_class(None)} CPUs only (int8 speed-ups differ "
         "several-fold between AVX2, AVX-512 and VNNI)",
     ))
+    targets += psnr_floor_targets(inference, trained)
     ratio = inference.get("conditional_ratio", {}).get(str(size), {}).get("tflite_float32")
     if ratio is not None:
         styles = next(r["num_styles"] for r in inference["results"] if "+" in r["backend"])
@@ -150,9 +186,12 @@ def memory_target(memory):
 
 
 def models_targets(models):
-    """The lite network's best TFLite latency at 512² and 1024² (issue 11)."""
+    """The lite network's best TFLite latency at 512² and 1024² (issue 11),
+    and the PSNR floors of networks loaded from files (trained)."""
     targets = []
     for entry in models["models"]:
+        targets += psnr_floor_targets(entry, entry["model"].endswith(".keras"), "models",
+                                      f"{entry['model']}: ")
         if entry["model"] != "lite":
             continue
         for size, limit in LITE_LATENCY_MS.items():
@@ -174,8 +213,10 @@ def models_targets(models):
 def evaluate_targets(report):
     """Adds `targets` to each section present and returns the full list."""
     simd_class = report.get("conditions", {}).get("machine", {}).get("simd_class")
+    trained = str(report.get("conditions", {}).get("model", {}).get("weights", "")).startswith(
+        "trained")
     judges = {
-        "inference": lambda section: inference_targets(section, simd_class),
+        "inference": lambda section: inference_targets(section, simd_class, trained),
         "models": models_targets,
         "training": training_targets,
         "pipeline": lambda section: [pipeline_target(section, report.get("training"))],
@@ -270,7 +311,20 @@ def inference_table(inference):
     ]
     if ratios:
         table += "\n  conditional (N-style) / plain network time: " + ", ".join(ratios)
-    return table
+    return table + _fastest_lines(inference["results"], inference.get("cpu"))
+
+
+def _fastest_lines(results, cpu=None):
+    """"fastest TFLite variant at 512²: tflite_int8 (37.0 ms; float32 65.0 ms, 1.76×)" lines."""
+    lines = []
+    for size, row in sorted(fastest_tflite(results).items()):
+        f32 = next((r for r in results if r["backend"] == "tflite_float32"
+                    and r["size"] == size), None)
+        versus = "" if f32 is None or f32 is row else (
+            f"; float32 {f32['median_ms']:.1f} ms, {f32['median_ms'] / row['median_ms']:.2f}×")
+        lines.append(f"\n  fastest TFLite variant at {size}²: {row['backend'].removeprefix('tflite_')} "
+                     f"({row['median_ms']:.1f} ms{versus})" + (f" on {cpu}" if cpu else ""))
+    return "".join(lines)
 
 
 def models_cpu(models):
@@ -290,8 +344,10 @@ def models_table(models):
         ("threads", "interpreter_threads"),
         ("PSNR dB vs float32", "{psnr_db:.1f}"), ("CPU", lambda r: isa),
     ], records)
+    fastest = [_fastest_lines(entry["results"], isa).replace("\n  fastest", f"\n  {entry['model']}: fastest")
+               for entry in models["models"]]
     return "\n".join([table] + [f"  {entry['model']}: {entry['description']}"
-                                for entry in models["models"]])
+                                for entry in models["models"]]) + "".join(fastest)
 
 
 def layers_tables(profiles):

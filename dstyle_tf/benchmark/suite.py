@@ -32,6 +32,7 @@ class Options:
     calibration_count: int = 8
     image_folder: str = ""  # JPEG folder for the pipeline (default: generated)
     calibration_folder: str = ""  # photos for int8 calibration and PSNR
+    test_folder: str = ""  # other photos for the PSNR (default: the calibration photos)
     train_size: int = 256
     train_batch: int = 4
     train_xla: tuple = (False, True)
@@ -114,6 +115,7 @@ def run(options, command=None, log=_log):
             backends=options.backends or inference.BACKENDS,
             calibration_count=options.calibration_count,
             image_folder=options.calibration_folder or None, log=log, conditional=conditional,
+            test_folder=options.test_folder or None,
         )
     if "models" in options.sections:
         report["models"] = inference.compare(
@@ -121,6 +123,7 @@ def run(options, command=None, log=_log):
             options.peak_size, backends=options.backends or COMPARE_BACKENDS,
             calibration_count=options.calibration_count,
             image_folder=options.calibration_folder or None, log=log,
+            test_folder=options.test_folder or None,
         )
     if "layers" in options.sections:
         from dstyle_tf.benchmark import layers
