@@ -94,7 +94,7 @@ setup(
             "dstyle-compare=dstyle_tf.compare:run",
             "dstyle-stills=dstyle_tf.stills:run",
             "dstyle-photos=dstyle_tf.photos:run",
-            "dstyle-pretrained=dstyle_tf.cli.pretrained:run",
+            "dstyle-pretrained=dstyle_tf.pretrained.__main__:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
             "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
             "dstyle-export=export.__main__:run",

@@ -6,7 +6,8 @@ r"""Export a trained TransformNet for TF Serving and TFLite.
 
 `--pretrained` exports the networks that ship with the package
 (`dstyle_tf.pretrained`), each under its style's name (`--style`: only that
-one); `--output` is `--export_dir`.
+one), and writes `<export_dir>/models.config` for TF Serving to serve them
+together; `--output` is `--export_dir`.
 
 Writes `<export_dir>/<style>/<version>/` atomically (SavedModel with
 `serving_default` and `serving_bytes` signatures, warm-up requests, TFLite
@@ -48,6 +49,11 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_string("export_dir", "saved_models", "Root directory of the TF Serving layout.")
 flags.DEFINE_alias("output", "export_dir")
+flags.DEFINE_string(
+    "model_config_base", saved_model.SERVER_MODELS_DIR,
+    "With --pretrained: the folder the server sees --export_dir as, for models.config "
+    "(Docker: /models; a local tensorflow_model_server: the export folder's absolute path).",
+)
 flags.DEFINE_bool(
     "overwrite", False,
     "Replace an existing version (the new one is complete before the old one goes).",
@@ -135,6 +141,11 @@ def main(argv):
             jobs = _pretrained_jobs(FLAGS.style)
         for model, style in jobs:
             _export(model, style)
+        if FLAGS.pretrained:
+            path = saved_model.write_model_config(
+                FLAGS.export_dir, [style for _, style in jobs], FLAGS.model_config_base
+            )
+            print(f"TF Serving model config for all of them: {path}")
     except (FileNotFoundError, FileExistsError, ValueError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -31,6 +31,8 @@ small file that would decompress to a huge image ("decompression bomb") is
 refused without being decoded.
 """
 
+import os
+
 import tensorflow as tf
 
 IMAGES_KEY = "images"
@@ -291,3 +293,27 @@ def save(model, directory, max_pixels=DEFAULT_MAX_PIXELS, min_side=DEFAULT_MIN_S
     module = StylizeModule(model, max_pixels=max_pixels, min_side=min_side)
     tf.saved_model.save(module, directory, signatures=module.signatures())
     return module
+
+
+# Where `write_model_config` expects the export folder inside the server
+# (the Docker image's convention: `-v "$PWD/saved_models:/models"`).
+SERVER_MODELS_DIR = "/models"
+
+
+def write_model_config(export_dir, names, server_dir=SERVER_MODELS_DIR):
+    """Writes `<export_dir>/models.config`: a TF Serving model config serving
+    the models `names` from `<server_dir>/<name>` (`--model_config_file`).
+
+    Returns:
+        the file's path.
+    """
+    from dstyle_tf import atomic
+
+    entries = "".join(
+        f'  config {{\n    name: "{name}"\n    base_path: "{server_dir}/{name}"\n'
+        f'    model_platform: "tensorflow"\n  }}\n'
+        for name in names
+    )
+    path = os.path.join(export_dir, "models.config")
+    atomic.write_text(path, f"model_config_list {{\n{entries}}}\n")
+    return path

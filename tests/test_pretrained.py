@@ -12,6 +12,7 @@ from PIL import Image
 
 import dstyle_tf
 from dstyle_tf import pretrained
+from dstyle_tf.errors import UserError
 from dstyle_tf.pretrained import build
 from dstyle_tf.styles import BUNDLED_STYLES
 from dstyle_tf.stylization import StylizeConfig
@@ -161,7 +162,9 @@ def test_stylize_command_without_model_uses_the_shipped_network(photo, tmp_path)
     Image.fromarray(photo).save(source)
     config = StylizeConfig(model=None, input=str(source), output=str(tmp_path / "out.png"),
                            style="composition_vii")
-    assert stylize_paths(config).failures == []
+    assert stylize_paths(config, stylizer=pretrained.load_stylizer()).failures == []
+    with pytest.raises(UserError, match="--model: no model given"):
+        stylize_paths(config)
     written = np.asarray(Image.open(tmp_path / "out.png"))
     np.testing.assert_array_equal(written, dstyle_tf.stylize_image(photo, style="composition_vii"))
 
@@ -192,7 +195,10 @@ def test_export_pretrained_writes_serving_and_tflite_models(shipped, photo, tmp_
                   "--tflite_variants=float32", "--tflite_size=48", "--warmup_size=16")
     assert result.returncode == 0, result.stderr
     version = tmp_path / "wave" / "1"
-    assert (version / "saved_model.pb").is_file() and os.listdir(tmp_path) == ["wave"]
+    assert (version / "saved_model.pb").is_file()
+    assert sorted(os.listdir(tmp_path)) == ["models.config", "wave"]
+    config = (tmp_path / "models.config").read_text()
+    assert 'name: "wave"' in config and 'base_path: "/models/wave"' in config
     tflite = stylizers.load_stylizer(next((version / "tflite").glob("*float32*.tflite")))
     image = np.random.default_rng(0).uniform(0, 255, (48, 48, 3)).astype(np.float32)
     np.testing.assert_allclose(tflite(image), shipped.network("wave")(image), atol=0.5)

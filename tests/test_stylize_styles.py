@@ -186,3 +186,55 @@ def test_cli_style_weights_for_single_style_model_fail_in_one_line(tiny_model_pa
     assert lines == ["error: --style_weights: this model holds one style; blending needs a "
                      "multi-style model."]
     assert "Traceback" not in result.stderr
+
+
+# Several single-style networks as one model (the shipped networks).
+
+
+@pytest.fixture(scope="module")
+def style_set(tiny_model_path, tmp_path_factory):
+    """Styles "a" (the tiny network) and "b" (another with different weights)."""
+    import keras
+
+    from dstyle_tf.models import TransformNet
+
+    keras.utils.set_random_seed(5)
+    other = TransformNet(filters=4, num_residual_blocks=1)
+    other.build()
+    path = tmp_path_factory.mktemp("other") / "b.keras"
+    other.save(path)
+    return stylizers.StyleSetStylizer({"a": tiny_model_path, "b": str(path)})
+
+
+def test_style_set_runs_the_chosen_network_and_mixes_blends(style_set, tiny_model_path, rng):
+    image = rng.uniform(0, 255, (20, 28, 3)).astype(np.float32)
+    assert style_set.style_names == ("a", "b") and style_set.num_styles == 2
+    own = stylizers.load_stylizer(tiny_model_path)(image)
+    np.testing.assert_allclose(style_set(image, style_weights=[1, 0]), own, atol=1e-4)
+    b = style_set(image, style_weights=[0, 1])
+    assert np.abs(b - own).mean() > 1
+    np.testing.assert_allclose(style_set(image, style_weights=[0.25, 0.75]),
+                               0.25 * own + 0.75 * b, atol=1e-3)
+    with pytest.raises(stylizers.StyleError, match="holds 2 styles"):
+        style_set(image)
+
+
+def test_style_set_tiles_and_videos_agree_with_one_pass(style_set, rng):
+    image = rng.uniform(0, 255, (72, 88, 3)).astype(np.float32)
+    weights = np.array([0.5, 0.5], np.float32)
+    one_pass = stylize_image(image, style_set, style_weights=weights, tile_size=0)
+    tiled = stylize_image(image, style_set, style_weights=weights, tile_size=48,
+                          tile_overlap=8, tile_statistics="exact")
+    np.testing.assert_allclose(tiled, one_pass, atol=0.05)
+    video = style_set.for_video()
+    np.testing.assert_allclose(video(image, style_weights=weights), one_pass, atol=0.05)
+    sheet = contact_sheet(image, style_set, cell_side=64)
+    assert sheet.shape[1] == 3 * (64 + 6) + 6
+
+
+def test_style_set_refuses_multi_style_networks(multi_path, tiny_model_path):
+    mixed = stylizers.StyleSetStylizer({"a": tiny_model_path, "m": multi_path})
+    with pytest.raises(stylizers.ModelLoadError, match="single-style networks"):
+        mixed(np.zeros((16, 16, 3), np.float32), style_weights=[0, 1])
+    with pytest.raises(stylizers.ModelLoadError, match="at least one"):
+        stylizers.StyleSetStylizer({})

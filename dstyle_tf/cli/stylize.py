@@ -152,7 +152,13 @@ def main(argv):
     missing = [f"--{name}" for name in ("input", "output") if not getattr(flags.FLAGS, name)]
     if missing:
         raise app.UsageError(f"{' and '.join(missing)} required (or --list_styles).")
-    result = cli.call(stylize_paths, cli.config_from_flags(StylizeConfig, flags.FLAGS))
+    config = cli.config_from_flags(StylizeConfig, flags.FLAGS)
+    stylizer = None
+    if not config.model:
+        from dstyle_tf import pretrained
+
+        stylizer = cli.call(pretrained.load_stylizer, num_threads=config.num_threads or None)
+    result = cli.call(stylize_paths, config, stylizer=stylizer)
     total, failures = len(result.pairs), result.failures
     print(f"Stylized {total - len(failures)} of {total} file(s).", file=sys.stderr)
     if failures:

@@ -34,6 +34,10 @@ from dstyle_tf.styles import PAINTINGS
 # photos (longer side) and the metrics recorded per style.
 EVAL_SIZE = 256
 RECORDED_METRICS = ("gram_distance", "edge_f1", "edge_spurious", "hed_f1", "seconds")
+# The held-out photos the optimize baseline runs on, in this order (faces,
+# fur, outlines and a forest first).
+BASELINE_ORDER = ("astronaut", "chelsea", "ColorfulCups", "Path", "LadyBird", "Dune",
+                  "EveningGlow", "ColdRipple")
 
 
 @dataclasses.dataclass
@@ -57,7 +61,7 @@ class BuildConfig:
     styles: str = ",".join(BUNDLED_STYLES)
     steps: int = 0
     baseline_steps: int = 200
-    baseline_photos: int = 4
+    baseline_photos: int = 3
     command: str = ""
 
 
@@ -204,7 +208,8 @@ def build(config, log=print):
     if config.baseline_steps and config.baseline_photos:
         subset = os.path.join(config.workdir, "photos_baseline")
         os.makedirs(subset, exist_ok=True)
-        for name in sorted(os.listdir(held_out))[: config.baseline_photos]:
+        names = sorted(os.listdir(held_out), key=_baseline_rank)
+        for name in names[: config.baseline_photos]:
             if not os.path.exists(os.path.join(subset, name)):
                 shutil.copyfile(os.path.join(held_out, name), os.path.join(subset, name))
         log(f"optimize baseline ({config.baseline_steps} steps) on {config.baseline_photos} photos")
@@ -249,6 +254,11 @@ def build(config, log=print):
         write_network(networks[style], config.output, style, records[style])
         log(f"wrote {pretrained.network_path(style, config.output)} and its provenance")
     return records
+
+
+def _baseline_rank(file_name):
+    stem = os.path.splitext(file_name)[0]
+    return (BASELINE_ORDER.index(stem) if stem in BASELINE_ORDER else len(BASELINE_ORDER), stem)
 
 
 def _architecture(model):

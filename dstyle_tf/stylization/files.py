@@ -173,21 +173,12 @@ def _stylize_video(source, target, stylizer, max_size, progress, smooth, options
         raise UserError(f"{source}: {e}") from None
 
 
-def _stylizer(config):
-    """The model of `config`, or the shipped network when it names none."""
-    if config.model:
-        return load_stylizer(config.model, num_threads=config.num_threads or None)
-    from dstyle_tf import pretrained
-
-    return pretrained.load_stylizer(num_threads=config.num_threads or None)
-
-
 @dataclasses.dataclass
 class StylizeConfig:
     """What `python -m dstyle_tf.stylize` does; each field is the flag of the
     same name (see `--helpfull` for the meanings)."""
 
-    model: str | None  # None: the shipped network (`dstyle_tf.pretrained`)
+    model: str | None  # None: `stylize_paths` is given the stylizer
     input: str
     output: str
     max_size: int = 0
@@ -212,13 +203,15 @@ class StylizeResult:
     failures: list  # (input path, error message)
 
 
-def stylize_paths(config, progress=None):
+def stylize_paths(config, progress=None, stylizer=None):
     """Stylises the files named by `config.input` into `config.output`.
 
     Args:
         config: a `StylizeConfig`.
         progress: show a progress bar; default: when there are several files
             or a video.
+        stylizer: the model, already loaded (`config.model` is then not read;
+            the command passes the shipped networks when `--model` is not given).
 
     Returns:
         a `StylizeResult`; a file that cannot be read or written is listed in
@@ -233,7 +226,10 @@ def stylize_paths(config, progress=None):
         if config.sheet and (config.style or config.style_weights):
             raise ValueError("--sheet shows every style; drop --style and --style_weights.")
         pairs = plan_outputs(list_inputs(config.input), config.output, config.overwrite)
-        stylizer = _stylizer(config)
+        if stylizer is None:
+            if not config.model:
+                raise ValueError("--model: no model given.")
+            stylizer = load_stylizer(config.model, num_threads=config.num_threads or None)
         style_weights = None
         if not config.sheet:
             style_weights = choose_style_weights(
