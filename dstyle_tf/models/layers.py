@@ -171,6 +171,17 @@ def upsample_conv(x, kernel, bias=None, padding="reflect"):
     return tf.nn.depth_to_space(ops.concatenate(phases, axis=-1), 2)
 
 
+def build_on_first_call(layer):
+    """Marks a layer of sublayers built; each sublayer builds on the first call.
+
+    Without a `build` method Keras first runs `call` symbolically to find the
+    sublayers' shapes: most of the time a TransformNet takes to build. Built on
+    the first call instead, the sublayers create their weights in the same
+    order, so a seed gives the same weights.
+    """
+    layer.built = True
+
+
 @keras.saving.register_keras_serializable(package="dstyle_tf")
 class ReflectionPadding2D(layers.Layer):
     """Pads H and W by mirroring the border (no repeated edge pixel).
@@ -337,6 +348,9 @@ class ConvBlock(layers.Layer):
             else None
         )
 
+    def build(self, input_shape):
+        build_on_first_call(self)
+
     def call(self, inputs, training=None, statistics=None, style_weights=None,
              upsample=False):
         """`upsample=True`: nearest ×2 resize of `inputs` first (3×3 stride-1
@@ -437,6 +451,9 @@ class ResidualBlock(layers.Layer):
             filters, 3, activation=False, name="block2", **common
         )
 
+    def build(self, input_shape):
+        build_on_first_call(self)
+
     def call(self, inputs, training=None, statistics=None, style_weights=None):
         kwargs = dict(training=training, statistics=statistics, style_weights=style_weights)
         x = self.block1(inputs, **kwargs)
@@ -514,6 +531,9 @@ class UpsampleBlock(layers.Layer):
                 name="conv",
             )
             self.norm = None
+
+    def build(self, input_shape):
+        build_on_first_call(self)
 
     def call(self, inputs, training=None, statistics=None, style_weights=None):
         if self.upsampling == "resize_conv":
