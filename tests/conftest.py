@@ -11,6 +11,25 @@ import pytest  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# The longest test files, longest first (summed --durations=0 times). pytest-xdist
+# hands whole files to its workers in collection order (pytest.ini: --dist loadfile
+# --no-loadscope-reorder), so the long files start early and the short ones fill in
+# at the end, instead of one worker running a long file alone while the other idles.
+# A file not listed runs after these, in the usual order.
+LONGEST_FIRST = (
+    "test_benchmark.py", "test_distribute.py", "test_export_saved_model.py",
+    "test_train_cli.py", "test_checkpoints.py", "test_trainer.py", "test_training_faults.py",
+    "test_benchmark_layers.py", "test_tiling.py", "test_export_tflite.py",
+    "test_multistyle_training.py", "test_evaluate.py", "test_video.py",
+    "test_transform_net.py", "test_export_multistyle.py", "test_comparison.py",
+    "test_stylize.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+
 
 
 @pytest.fixture(autouse=True)

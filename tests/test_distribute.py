@@ -30,73 +30,94 @@ SCRIPT = textwrap.dedent(
 
     images = synthetic_images(4, 32, seed=1)  # one global batch of 4
     style = synthetic_images(1, 32, seed=2)[0]
-    keras.utils.set_random_seed(0)
-    vgg = VGGFeatures(weights_source=None)
-    depth = DepthNetwork(preset=None, input_size=126)
-    # "multistyle": two styles (conditional instance norm), the batch split
-    # over them, so each replica's images carry different styles.
-    kind = sys.argv[1]
-    multi = kind == "multistyle"
-    styles = dict(num_styles=2, style_names=["a", "b"]) if multi else {}
-    init = TransformNet(filters=8, num_residual_blocks=1,
-                        normalization="batch" if kind == "batch" else "instance", **styles)
-    init.build()
-    style_args = (dict(style_images=[style, synthetic_images(1, 32, seed=3)[0]], style_mode="split")
-                  if multi else dict(style_image=style))
-    call_args = dict(style_weights=np.eye(2, dtype="float32")[[0, 1, 0, 1]]) if multi else {}
+    # One of each for every kind (a second MirroredStrategy in the process would
+    # number its collective ops from the start again, clashing with the first's).
+    one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
-    nets = []
 
-    def run(strategy):
-        with strategy.scope():
-            net = TransformNet.from_config(init.get_config())
-            net.build()
-            net.set_weights(init.get_weights())
-            trainer = StyleTransferTrainer(net, vgg, depth_net=depth, depth_weight=5.0, **style_args)
-            # Plain SGD: the weights' change is the gradient itself. (Adam
-            # turns float noise in near-zero gradients into full-size steps.)
-            trainer.compile(optimizer=keras.optimizers.SGD(1e-4))
-        data = tf.data.Dataset.from_tensors(images).repeat()
-        history = trainer.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
-        nets.append(net)
-        return {
-            "replicas": strategy.num_replicas_in_sync,
-            "loss": [float(v) for v in history.history["loss"]],
-            "depth_loss": float(history.history["depth_loss"][-1]),
-            "style_loss_b": float(history.history.get("style_loss_b", [0.0])[-1]),
-            "weights": [w.numpy().tolist() for w in net.trainable_weights],
-            "initial": [w.numpy().tolist() for w in init.trainable_weights],
-            "moving": [w.numpy().tolist() for w in net.non_trainable_weights],
-            "synchronized": sorted({
-                layer.synchronized for layer in net._flatten_layers()
-                if isinstance(layer, keras.layers.BatchNormalization)}),
-        }
+    def compare(kind):
+        # The same networks whichever kinds ran before (the loss networks are
+        # quick to build; TensorFlow's start is what one process saves).
+        keras.utils.set_random_seed(0)
+        vgg = VGGFeatures(weights_source=None)
+        depth = DepthNetwork(preset=None, input_size=126)
+        # "multistyle": two styles (conditional instance norm), the batch split
+        # over them, so each replica's images carry different styles.
+        multi = kind == "multistyle"
+        styles = dict(num_styles=2, style_names=["a", "b"]) if multi else {}
+        init = TransformNet(filters=8, num_residual_blocks=1,
+                            normalization="batch" if kind == "batch" else "instance", **styles)
+        init.build()
+        style_args = (dict(style_images=[style, synthetic_images(1, 32, seed=3)[0]], style_mode="split")
+                      if multi else dict(style_image=style))
+        call_args = dict(style_weights=np.eye(2, dtype="float32")[[0, 1, 0, 1]]) if multi else {}
 
-    one = run(tf.distribute.OneDeviceStrategy("/cpu:0"))
-    two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
-    # Saved under 2 replicas, loaded on one device: same weights, plain layers.
-    path = os.path.join(tempfile.mkdtemp(), "net.keras")
-    nets[1].save(path)
-    loaded = keras.saving.load_model(path)
-    two["reloaded_max_diff"] = float(np.abs(
-        np.asarray(loaded(images, training=False, **call_args))
-        - np.asarray(nets[1](images, training=False, **call_args))).max())
-    two["reloaded_synchronized"] = any(
-        getattr(layer, "synchronized", False) for layer in loaded._flatten_layers())
-    print(json.dumps({"one": one, "two": two}))
+        nets = []
+
+        def run(strategy):
+            with strategy.scope():
+                net = TransformNet.from_config(init.get_config())
+                net.build()
+                net.set_weights(init.get_weights())
+                trainer = StyleTransferTrainer(net, vgg, depth_net=depth, depth_weight=5.0, **style_args)
+                # Plain SGD: the weights' change is the gradient itself. (Adam
+                # turns float noise in near-zero gradients into full-size steps.)
+                trainer.compile(optimizer=keras.optimizers.SGD(1e-4))
+            data = tf.data.Dataset.from_tensors(images).repeat()
+            history = trainer.fit(data, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
+            nets.append(net)
+            return {
+                "replicas": strategy.num_replicas_in_sync,
+                "loss": [float(v) for v in history.history["loss"]],
+                "depth_loss": float(history.history["depth_loss"][-1]),
+                "style_loss_b": float(history.history.get("style_loss_b", [0.0])[-1]),
+                "weights": [w.numpy().tolist() for w in net.trainable_weights],
+                "initial": [w.numpy().tolist() for w in init.trainable_weights],
+                "moving": [w.numpy().tolist() for w in net.non_trainable_weights],
+                "synchronized": sorted({
+                    layer.synchronized for layer in net._flatten_layers()
+                    if isinstance(layer, keras.layers.BatchNormalization)}),
+            }
+
+        one = run(one_device)
+        two = run(mirrored)
+        # Saved under 2 replicas, loaded on one device: same weights, plain layers.
+        path = os.path.join(tempfile.mkdtemp(), "net.keras")
+        nets[1].save(path)
+        loaded = keras.saving.load_model(path)
+        two["reloaded_max_diff"] = float(np.abs(
+            np.asarray(loaded(images, training=False, **call_args))
+            - np.asarray(nets[1](images, training=False, **call_args))).max())
+        two["reloaded_synchronized"] = any(
+            getattr(layer, "synchronized", False) for layer in loaded._flatten_layers())
+        return {"one": one, "two": two}
+
+
+    # Every kind in one process: TensorFlow, VGG and the depth network start once.
+    print(json.dumps({kind: compare(kind) for kind in sys.argv[1:]}))
     """
 )
 
 
-@pytest.mark.parametrize("normalization", ["multistyle", "batch"])
-def test_mirrored_on_two_logical_cpus_matches_one_device(normalization):
+KINDS = ["multistyle", "batch"]
+
+
+@pytest.fixture(scope="module")
+def comparisons():
+    """{kind: one device's and two replicas' results}, every kind in one process."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", SCRIPT, *KINDS], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("normalization", KINDS)
+def test_mirrored_on_two_logical_cpus_matches_one_device(comparisons, normalization):
     import numpy as np
 
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-c", SCRIPT, normalization], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = comparisons[normalization]
     one, two = out["one"], out["two"]
     assert one["replicas"] == 1 and two["replicas"] == 2
     # Batch norm takes global-batch statistics only with several replicas.
@@ -147,7 +168,10 @@ def test_multi_worker_training_on_two_local_processes(tmp_path):
                "--config.train.log_every=2", "--config.train.checkpoint_every=2",
                "--config.train.distribute=multi_worker",
                # The paper's batch norm: synchronised across the two workers.
-               "--config.model.normalization=batch"]
+               "--config.model.normalization=batch",
+               # The workers' coordination is under test (the losses' reduction over
+               # replicas is above): a tiny network without the depth term.
+               "--config.model.filters=4", "--config.loss.depth_weight=0.0"]
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=400) for p in procs]

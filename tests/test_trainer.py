@@ -51,23 +51,30 @@ def test_loss_terms_combine_with_weights(vgg, depth_net):
     assert float(terms["depth_loss"]) > 0
 
 
-def test_train_steps_lower_the_loss_on_a_fixed_batch(vgg, depth_net):
+@pytest.fixture(scope="module")
+def fitted(vgg, depth_net):
+    """15 steps on a fixed batch: (trainer, batch, loss before, history, the
+    loss networks' first weights before)."""
     trainer = make_trainer(vgg, depth_net, depth_weight=5.0)
+    frozen = [v.numpy().copy() for v in vgg.weights[:2] + depth_net.weights[:2]]
     images = tf.constant(synthetic_images(2, 32, seed=3))
     before = float(trainer.compute_losses(images, trainer(images))["loss"])
     history = trainer.fit(
         tf.data.Dataset.from_tensors(images).repeat(), steps_per_epoch=15, epochs=1, verbose=0,
         shuffle=False,
     )
+    return trainer, images, before, history, frozen
+
+
+def test_train_steps_lower_the_loss_on_a_fixed_batch(fitted):
+    trainer, images, before, history, _ = fitted
     assert set(history.history) == set(LOSS_NAMES)
     after = float(trainer.compute_losses(images, trainer(images))["loss"])
     assert after < 0.7 * before
 
 
-def test_only_the_transformation_network_is_trained(vgg, depth_net):
-    trainer = make_trainer(vgg, depth_net, depth_weight=5.0)
-    frozen = [v.numpy().copy() for v in vgg.weights[:2] + depth_net.weights[:2]]
-    trainer.fit(tf.data.Dataset.from_tensors(synthetic_images(2, 32)).repeat(), steps_per_epoch=2, verbose=0, shuffle=False)
+def test_only_the_transformation_network_is_trained(fitted, vgg, depth_net):
+    trainer, _, _, _, frozen = fitted
     for before, var in zip(frozen, vgg.weights[:2] + depth_net.weights[:2]):
         np.testing.assert_array_equal(before, var.numpy())
     assert trainer.trainable_variables == trainer.transform_net.trainable_variables

@@ -19,9 +19,13 @@ from conftest import smoke_config
 from test_train_cli import checkpoint_steps
 from test_train_cli import run_train
 
+# What is under test is the process and its checkpoints, not the loss: a tiny
+# network without the depth term (its tracing is most of a short run's time).
+TINY = {"model__filters": 4, "model__num_residual_blocks": 1, "loss__depth_weight": 0.0}
+TINY_ARGS = [f"--config.{key.replace('__', '.')}={value}" for key, value in TINY.items()]
 TRAIN_ARGS = [
     "--config=configs/smoke.py", "--config.data.image_size=32", "--config.train.log_every=3",
-    "--config.train.checkpoint_every=3", "--config.train.sample_every=30",
+    "--config.train.checkpoint_every=3", "--config.train.sample_every=30", *TINY_ARGS,
 ]
 
 
@@ -68,7 +72,8 @@ def test_sigkill_then_rerun_finishes_at_the_configured_step(tmp_path):
     proc.kill()
     proc.communicate()
     before = checkpoint_steps(workdir)[-1]
-    result = run_train(workdir, f"--config.train.steps={before + 6}", "--config.train.sample_every=30")
+    result = run_train(workdir, f"--config.train.steps={before + 6}", "--config.train.sample_every=30",
+                       *TINY_ARGS)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Resumed from" in result.stderr
     assert checkpoint_steps(workdir)[-1] == before + 6
@@ -78,7 +83,7 @@ def test_sigkill_then_rerun_finishes_at_the_configured_step(tmp_path):
 def test_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     workdir = str(tmp_path / "run")
     config = smoke_config(data__image_size=32, train__steps=6, train__log_every=3,
-                          train__checkpoint_every=3)
+                          train__checkpoint_every=3, **TINY)
     training.train(config, workdir)
     newest = os.path.join(workdir, "checkpoints", "ckpt-6.data-00000-of-00001")
     with open(newest, "r+b") as f:
@@ -103,7 +108,7 @@ def test_non_finite_loss_stops_without_saving(tmp_path, monkeypatch):
     monkeypatch.setattr(StyleTransferTrainer, "compute_losses", poisoned)
     workdir = str(tmp_path / "run")
     config = smoke_config(data__image_size=32, train__steps=12, train__log_every=6,
-                          train__checkpoint_every=3)
+                          train__checkpoint_every=3, **TINY)
     with pytest.raises(NonFiniteLossError, match=r"step 5 in .*style_loss") as info:
         training.train(config, workdir)
     assert "ckpt-3" in str(info.value)
@@ -124,7 +129,7 @@ def test_training_on_a_messy_folder_runs_to_the_end(tmp_path, rng):
     workdir = str(tmp_path / "run")
     config = smoke_config(data__source="folder", data__folder=str(tmp_path / "photos"),
                           data__image_size=32, data__batch_size=3, train__steps=6,
-                          train__log_every=3, train__checkpoint_every=3)
+                          train__log_every=3, train__checkpoint_every=3, **TINY)
     result = training.train(config, workdir)
     assert result.step == 6 and os.path.isfile(os.path.join(workdir, "transform_net.keras"))
     listed = open(os.path.join(workdir, "skipped_images.txt")).read().splitlines()

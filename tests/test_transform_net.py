@@ -282,3 +282,30 @@ def test_depthwise_multi_style_network_uses_conditional_norm(rng):
     b = net(x, style_weights=[[0.0, 1.0]]).numpy()
     assert np.abs(a - b).max() > 1e-3
     np.testing.assert_allclose(net(x, style_weights=[[1.0, 0.0]]).numpy(), a, atol=1e-5)
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"normalization": "batch", "upsampling": "transpose", "residual": "depthwise"},
+    {"num_styles": 2},
+])
+def test_build_runs_each_block_once(monkeypatch, options):
+    """The blocks build their sublayers on the first call; Keras does not trace
+    them symbolically before (that took most of a network's build time)."""
+    import functools
+
+    calls = {}
+    for block in (layers.ConvBlock, layers.ResidualBlock, layers.UpsampleBlock):
+        original = block.call
+
+        @functools.wraps(original)
+        def counted(self, *args, _original=original, **kwargs):
+            calls[id(self)] = calls.get(id(self), 0) + 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(block, "call", counted)
+    net = tiny(**options)
+    net.build()
+    blocks = [layer for layer in net._flatten_layers()
+              if isinstance(layer, (layers.ConvBlock, layers.ResidualBlock, layers.UpsampleBlock))]
+    assert blocks and {calls.get(id(block)) for block in blocks} == {1}
+    assert all(layer.built for layer in net._flatten_layers())

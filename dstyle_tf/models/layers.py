@@ -19,6 +19,7 @@ Every op of the converted network thus runs in one XNNPACK partition.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 from keras import ops
@@ -120,6 +121,11 @@ def space_to_depth_conv(x, kernel, bias, block):
     return tf.nn.depth_to_space(y, block)
 
 
+# Which of a 3-tap kernel row's taps land on each of the two low-resolution
+# taps, per output phase: phase 0 [K0, K1 + K2], phase 1 [K0 + K1, K2].
+_PHASE_TAPS = np.array([[[1, 0, 0], [0, 1, 1]], [[1, 1, 0], [0, 0, 1]]], np.float32)
+
+
 def upsampled_kernel(kernel):
     """The 3×3 kernel of a conv that follows ×2 nearest upsampling, as one
     2×2 kernel per output phase on the low-resolution input.
@@ -132,14 +138,13 @@ def upsampled_kernel(kernel):
     (2, 2, C, 4·F), phase (a, b) in output group 2a + b (`depth_to_space`'s
     order).
     """
-    pairs = (lambda k: (k[0], k[1] + k[2]), lambda k: (k[0] + k[1], k[2]))
-    groups = []
-    for rows in pairs:
-        top, bottom = rows(kernel)  # (3, C, F): the kernel's columns remain
-        for cols in pairs:
-            row_kernels = [ops.stack(cols(part), axis=0) for part in (top, bottom)]
-            groups.append(ops.stack(row_kernels, axis=0))
-    return ops.concatenate(groups, axis=-1)
+    _, _, channels_in, filters = kernel.shape
+    taps = ops.cast(_PHASE_TAPS, kernel.dtype)
+    # Rows first, then columns: each sum adds the same two taps as by hand
+    # (the other products are exact zeros), in two ops instead of dozens.
+    rows = ops.einsum("air,rscf->aiscf", taps, kernel)
+    phases = ops.einsum("bjs,aiscf->ijcabf", taps, rows)
+    return ops.reshape(phases, (2, 2, channels_in, 4 * filters))
 
 
 def upsample_conv(x, kernel, bias=None, padding="reflect"):
@@ -169,6 +174,17 @@ def upsample_conv(x, kernel, bias=None, padding="reflect"):
         for a in (0, 1) for b in (0, 1)
     ]
     return tf.nn.depth_to_space(ops.concatenate(phases, axis=-1), 2)
+
+
+def build_on_first_call(layer):
+    """Marks a layer of sublayers built; each sublayer builds on the first call.
+
+    Without a `build` method Keras first runs `call` symbolically to find the
+    sublayers' shapes: most of the time a TransformNet takes to build. Built on
+    the first call instead, the sublayers create their weights in the same
+    order, so a seed gives the same weights.
+    """
+    layer.built = True
 
 
 @keras.saving.register_keras_serializable(package="dstyle_tf")
@@ -337,6 +353,9 @@ class ConvBlock(layers.Layer):
             else None
         )
 
+    def build(self, input_shape):
+        build_on_first_call(self)
+
     def call(self, inputs, training=None, statistics=None, style_weights=None,
              upsample=False):
         """`upsample=True`: nearest ×2 resize of `inputs` first (3×3 stride-1
@@ -437,6 +456,9 @@ class ResidualBlock(layers.Layer):
             filters, 3, activation=False, name="block2", **common
         )
 
+    def build(self, input_shape):
+        build_on_first_call(self)
+
     def call(self, inputs, training=None, statistics=None, style_weights=None):
         kwargs = dict(training=training, statistics=statistics, style_weights=style_weights)
         x = self.block1(inputs, **kwargs)
@@ -514,6 +536,9 @@ class UpsampleBlock(layers.Layer):
                 name="conv",
             )
             self.norm = None
+
+    def build(self, input_shape):
+        build_on_first_call(self)
 
     def call(self, inputs, training=None, statistics=None, style_weights=None):
         if self.upsampling == "resize_conv":
