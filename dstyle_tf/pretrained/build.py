@@ -272,4 +272,5 @@ def _architecture(model):
 
 
 def command_line():
-    return " ".join(shlex.quote(arg) for arg in ["python -m dstyle_tf.pretrained", *sys.argv[1:]])
+    """This process's command line, as `python -m dstyle_tf.pretrained ...`."""
+    return " ".join(["python -m dstyle_tf.pretrained", *(shlex.quote(a) for a in sys.argv[1:])])
