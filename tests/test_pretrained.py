@@ -239,3 +239,9 @@ def test_build_trains_the_pretrained_config_on_the_given_photos():
     assert config.vgg.weights == "imagenet"
     with pytest.raises(pretrained.PretrainedError, match="choose from starry_night"):
         build.parse_styles("wave,monet")
+
+
+def test_build_records_its_command_line(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["__main__.py", "build", "--workdir=a b"])
+    assert build.command_line() == "python -m dstyle_tf.pretrained build '--workdir=a b'"
+    assert pretrained.provenance("wave")["command"].startswith("python -m dstyle_tf.pretrained build")
