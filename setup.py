@@ -31,7 +31,7 @@ setup(
     package_data={
         "dstyle_tf.styles": ["*.jpg", "README.md"],
         # The shipped network and its provenance (python -m dstyle_tf.pretrained build).
-        "dstyle_tf.pretrained": ["networks/*.keras", "networks/*.json"],
+        "dstyle_tf.pretrained": ["networks/*.keras", "networks/*.provenance.json"],
         # Compiled on first use by python -m dstyle_tf.benchmark --emulate_cpu.
         "dstyle_tf.benchmark": ["isa_mask.c"],
     },

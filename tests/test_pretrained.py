@@ -68,11 +68,11 @@ def test_provenance_says_how_it_was_made_and_how_good_it_is(style):
 
 def test_every_bundled_style_ships_small_as_package_data():
     assert pretrained.shipped_styles() == BUNDLED_STYLES
-    files = [f"{s}{ext}" for s in BUNDLED_STYLES for ext in (".keras", ".json")]
+    files = [f"{s}{ext}" for s in BUNDLED_STYLES for ext in (".keras", ".provenance.json")]
     total = sum(os.path.getsize(os.path.join(pretrained.NETWORKS_DIR, f)) for f in files)
     assert total < 10 * 2**20
     setup = open(os.path.join(REPO, "setup.py"), encoding="utf-8").read()
-    patterns = ["networks/*.keras", "networks/*.json"]
+    patterns = ["networks/*.keras", "networks/*.provenance.json"]
     assert all(f'"{pattern}"' in setup for pattern in patterns)
     assert all(any(fnmatch.fnmatch(f"networks/{f}", p) for p in patterns) for f in files)
 
@@ -148,7 +148,7 @@ def test_missing_networks_name_the_fix(tmp_path, monkeypatch):
     (tmp_path / "wave.keras").write_bytes(b"x")  # without its provenance: not shipped
     with pytest.raises(pretrained.PretrainedError, match="no shipped networks"):
         pretrained.shipped_styles()
-    (tmp_path / "wave.json").write_text("{")
+    (tmp_path / "wave.provenance.json").write_text("{")
     assert pretrained.shipped_styles() == ("wave",)
     with pytest.raises(pretrained.PretrainedError, match="cannot read the provenance"):
         pretrained.describe()
@@ -229,7 +229,7 @@ def test_build_records_quality_per_style_and_writes_atomically(tmp_path):
     build.write_network(str(source), str(tmp_path / "out"), "wave", {"style": "wave"})
     assert (tmp_path / "out" / "wave.keras").read_bytes() == b"new"
     assert pretrained.provenance("wave", str(tmp_path / "out")) == {"style": "wave"}
-    assert sorted(os.listdir(tmp_path / "out")) == ["wave.json", "wave.keras"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["wave.keras", "wave.provenance.json"]
 
 
 def test_build_trains_the_pretrained_config_on_the_given_photos():

@@ -9,7 +9,7 @@ each style (reusing finished runs in the work directory, resuming interrupted
 ones), measures every network on the held-out photos next to a
 `--baseline_steps` `optimize` result, and rewrites
 `dstyle_tf/pretrained/networks/` (`<style>.keras` and its provenance
-`<style>.json`) of this checkout (`--output` elsewhere). See
+`<style>.provenance.json`) of this checkout (`--output` elsewhere). See
 `dstyle_tf.pretrained.build`.
 """
 

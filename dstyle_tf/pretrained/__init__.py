@@ -1,7 +1,7 @@
 """The trained networks that ship with the package: stylise right after install.
 
 One network per bundled painting (`configs/pretrained.py`), each as package
-data beside its provenance: `networks/<style>.keras` and `networks/<style>.json`
+data beside its provenance: `networks/<style>.keras` and `networks/<style>.provenance.json`
 (the training command and config, the commit, the photos, the steps and wall
 time, the loss network, the measured quality, a checksum and reference
 outputs on a generated image).
@@ -29,7 +29,7 @@ NETWORKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "network
 # Another folder with the same files (rebuilt networks, tests) replaces it.
 NETWORKS_DIR_VARIABLE = "DSTYLE_TF_PRETRAINED_DIR"
 NETWORK_EXTENSION = ".keras"
-PROVENANCE_EXTENSION = ".json"
+PROVENANCE_EXTENSION = ".provenance.json"
 # The generated image of the reference outputs recorded in the provenance.
 REFERENCE_SIZE = 64
 REFERENCE_POOL = 8  # recorded: the output averaged over 8×8 blocks

@@ -11,7 +11,7 @@
    painting with the ImageNet VGG-16, Canny and HED edge F1 to the photo) and,
    on the first few of them, a `baseline_steps`-step `optimize` result of
    the same photos for comparison;
-4. writes `<style>.keras` and `<style>.json` (its provenance) into the
+4. writes `<style>.keras` and `<style>.provenance.json` into the
    package's `networks/` folder, each file atomically.
 """
 
