@@ -136,8 +136,9 @@ def load_stylizer(num_threads=None):
 def describe(folder=None):
     """Lines for `--list_styles`: each style, its painting, quality and origin."""
     folder = folder or networks_dir()
+    styles = shipped_styles(folder)
     lines = [f"Shipped styles ({folder}):"]
-    for style in shipped_styles(folder):
+    for style in styles:
         record = provenance(style, folder)
         quality = record.get("quality", {})
         measured = ", ".join(
@@ -149,7 +150,7 @@ def describe(folder=None):
                      f"{record.get('wall_time', '?')}; commit {record.get('commit', '?')}")
         if measured:
             lines.append(f"  {'':<16} held-out photos: {measured}")
-    first = provenance(shipped_styles(folder)[0], folder)
+    first = provenance(styles[0], folder)
     lines.append("")
     for key in ("command", "loss_network", "photos_summary", "machine"):
         if key in first:

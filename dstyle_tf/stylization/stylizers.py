@@ -379,7 +379,10 @@ class StyleSetStylizer(Stylizer):
     normalisation parameters, every network paints its own style.
 
     Args:
-        paths: {style name: model path}, in the order of the style weights.
+        paths: {style name: model path}, in the order of the style weights;
+            single-style networks that take any input size (`.keras`,
+            SavedModel or dynamic-size `.tflite`: a fixed-size one is not
+            padded to its size here).
         num_threads: threads for TFLite networks.
     """
 
