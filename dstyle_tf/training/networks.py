@@ -120,7 +120,13 @@ def build_depth_net(config):
 
 
 def build_edge_net(config):
-    return EdgeNetwork(backend=config.backend, weights_source=config.weights)
+    return EdgeNetwork(
+        backend=config.backend,
+        weights_source=config.weights,
+        sigma=config.get("sigma", 1.5),
+        quantile=config.get("quantile", 0.85),
+        ratio=config.get("ratio", 1.5),
+    )
 
 
 def load_teacher(config):

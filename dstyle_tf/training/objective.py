@@ -81,7 +81,7 @@ class LossTerms:
         else:
             terms["depth_loss"] = tf.constant(0.0, tf.float32)
         if self.edge_net is not None:
-            terms["edge_loss"] = losses.edge_loss(
+            terms["edge_loss"] = self.edge_net.structure_loss(
                 self.stylized_edges(stylized, out_features), targets["edges"]
             )
         else:
