@@ -8,7 +8,8 @@
   network (fetched and compiled) and one inference. Each load is a fresh
   browser context (empty HTTP cache); the median of `loads` is reported.
 - **Per image**: `window.dstyle.stylize` on the same photo, median of
-  `repeats` after one warm-up: padding, the network, cropping and blending.
+  `repeats` after one warm-up: padding, the network, cropping and blending
+  (and the network alone).
 - **Python**: `TFLiteStylizer` (ai-edge-litert, XNNPACK) on the same file
   and photo, with the page's thread count and with the runtime's default.
 - **Page weight**: the bytes the page fetched up to its first result (HTML,
@@ -56,7 +57,9 @@ def _first_result(browser, address, photo):
         page.wait_for_selector("#file", state="attached")
         page.wait_for_function("window.dstyle !== undefined")
         choose_photo(page, "photo.png", photo)
-        page.wait_for_function("window.dstyle.results >= 1", timeout=300_000)
+        page.wait_for_function("window.dstyle.events >= 1", timeout=300_000)
+        if page.evaluate("window.dstyle.results") < 1:
+            raise RuntimeError(f"the page did not stylise: {page.text_content('#message')}")
         first = page.evaluate("window.dstyle.firstResultAt")
         fetched = page.evaluate(
             "[location.href, ...performance.getEntriesByType('resource').map(e => e.name)]")
@@ -72,13 +75,13 @@ def _per_image(browser, address, photo, repeats):
         rgba = np.concatenate([photo, np.full((height, width, 1), 255.0)], axis=-1)
         image = {"width": width, "height": height,
                  "rgba": _base64(np.round(rgba).astype(np.uint8).tobytes())}
-        times, backend = [], None
+        times, network_times, backend = [], [], None
         for _ in range(repeats + 1):  # the first call loads the network
             result = page.evaluate("image => window.dstyle.stylize(image)", image)
             times.append(result["ms"])
+            network_times.append(result["networkMs"])
             backend = result["backend"]
-        threads = page.evaluate("navigator.hardwareConcurrency")
-        return times[1:], backend, threads
+        return times[1:], network_times[1:], backend
     finally:
         page.close()
 
@@ -128,7 +131,7 @@ def measure_page(browser, site_dir, isolated, loads, repeats):
         for _ in range(loads):
             first, fetched = _first_result(browser, address, png_bytes(photo))
             firsts.append(first)
-        times, backend, cpus = _per_image(browser, address, photo, repeats)
+        times, network_times, backend = _per_image(browser, address, photo, repeats)
     files = sorted({_site_file(site_dir, address, url) for url in fetched})
     return {
         "isolated": isolated,
@@ -137,7 +140,7 @@ def measure_page(browser, site_dir, isolated, loads, repeats):
         "first_result_samples_ms": [round(value) for value in firsts],
         "per_image_ms": statistics.median(times),
         "per_image_samples_ms": [round(value, 1) for value in times],
-        "hardware_concurrency": cpus,
+        "network_ms": statistics.median(network_times),
         "weight": _weights(site_dir, [path for path in files if os.path.isfile(path)], manifest),
         "fetched": [os.path.relpath(path, site_dir) for path in files],
     }
@@ -177,6 +180,12 @@ def run(site_dir, loads=3, repeats=7):
     return report
 
 
+def _threads(count):
+    if count == "default":
+        return "the runtime's default threads"
+    return f"{count} thread{'' if count == '1' else 's'}"
+
+
 def format_report(report):
     """The report as lines of text."""
     mb = 1e6
@@ -187,14 +196,14 @@ def format_report(report):
         + ", ".join(f"{name} {version}" for name, version in report["runtime"].items()),
         f"load average before {report['load_average_before']}, after {report['load_average_after']}",
         "",
-        f"{'page':<34} {'backend':<18} {'first result':>13} {'per image':>10}",
+        f"{'page':<34} {'backend':<18} {'first result':>13} {'per image':>10} {'network':>8}",
     ]
     for page in report["pages"]:
         label = "isolated (python -m dstyle_tf.web)" if page["isolated"] else "plain static host"
         lines.append(f"{label:<34} {page['backend']:<18} {page['first_result_ms'] / 1000:>11.2f} s "
-                     f"{page['per_image_ms']:>7.0f} ms")
-    python = ", ".join(f"{'default threads' if threads == 'default' else threads + ' threads'} "
-                       f"{ms:.0f} ms" for threads, ms in report["python_tflite_ms"].items())
+                     f"{page['per_image_ms']:>7.0f} ms {page['network_ms']:>5.0f} ms")
+    python = ", ".join(f"{_threads(threads)} {ms:.0f} ms"
+                       for threads, ms in report["python_tflite_ms"].items())
     lines.append(f"Python TFLite (ai-edge-litert), same file and photo: {python}")
     weight = report["pages"][0]["weight"]
     for key, label in (("one_network", "one network"), ("all_networks", "all networks")):

@@ -11,7 +11,8 @@ const state = {site: null, engine: null, photo: null, busy: false, pending: fals
 const hook = {results: 0, events: 0, firstResultAt: null, last: null};
 
 /** Stylises RGBA pixels (ImageData-like, at most the networks' size):
- * {width, height, photo, output (float32 RGB), ms, backend, styles, strength}. */
+ * {width, height, photo, output (float32 RGB), ms (all of it), networkMs (the
+ * networks alone, loading included), backend, styles, strength}. */
 async function stylize(image, options) {
   const {width, height} = image;
   const size = state.site.size;
@@ -23,23 +24,27 @@ async function stylize(image, options) {
   const started = performance.now();
   let output = photo;
   let backend = null;
+  let networkMs = 0;
   if (options.strength > 0) {
     const padded = pixels.padSymmetric(photo, width, height, size);
     const outputs = [];
     for (const [style] of weights) {
+      const networkStarted = performance.now();
       const result = await state.engine.run(style, padded, options.backend);
+      networkMs += performance.now() - networkStarted;
       outputs.push(pixels.crop(result.output, size, width, height));
       backend = result.backend;
     }
     output = pixels.combine(photo, outputs, weights.map(([, weight]) => weight), options.strength);
   }
-  return {width, height, photo, output, ms: performance.now() - started, backend,
+  return {width, height, photo, output, ms: performance.now() - started, networkMs, backend,
     styles: Object.fromEntries(weights), strength: options.strength};
 }
 
 function encode(result) {
   return {
-    width: result.width, height: result.height, ms: result.ms, backend: result.backend,
+    width: result.width, height: result.height, ms: result.ms, networkMs: result.networkMs,
+    backend: result.backend,
     styles: result.styles, strength: result.strength,
     photo: pixels.toBase64(Uint8Array.from(result.photo)),
     output: pixels.toBase64(result.output),
@@ -168,8 +173,10 @@ function setUpControls(site) {
   $('runtime').textContent = Object.entries(site.runtime).map(([name, v]) => `${name} ${v}`).join(', ');
 }
 
-function setUpPhotoInputs(site) {
-  const take = (file) => usePhoto(() => openPhoto(file, site.max_pixels));
+// Set up as the module runs, before site.json arrives: a photo chosen at once
+// waits for it instead of being missed.
+function setUpPhotoInputs() {
+  const take = (file) => usePhoto(async () => openPhoto(file, (await ready).max_pixels));
   $('file').addEventListener('change', () => {
     const file = $('file').files[0];
     $('file').value = '';  // the same file can be chosen again
@@ -216,7 +223,6 @@ async function main() {
   state.site = site;
   state.engine = new Engine(site);
   setUpControls(site);
-  setUpPhotoInputs(site);
   setStatus('ready', 'Loading the runtime and the first network ...');
   // Load the runtime and the first network while the user picks a photo.
   state.engine.network(site.styles[0].name).then(
@@ -226,6 +232,7 @@ async function main() {
 
 const ready = main();
 ready.catch(showError);
+setUpPhotoInputs();
 
 window.dstyle = {
   ready,
