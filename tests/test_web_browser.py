@@ -28,6 +28,7 @@ from dstyle_tf.stylization import stylize_image
 from dstyle_tf.web import browser
 from dstyle_tf.web import runtime
 from dstyle_tf.web.benchmark import choose_photo
+from dstyle_tf.web.benchmark import first_result
 from dstyle_tf.web.benchmark import png_bytes
 from dstyle_tf.web.site import build_site
 from export.tflite import psnr
@@ -209,3 +210,32 @@ def test_camera_photo_is_stylised(page):
     result = last_result(page)
     assert max(result["width"], result["height"]) == SIZE  # Chromium's fake camera, downscaled
     assert page.is_hidden("#camera")
+
+
+def test_a_photo_chosen_before_the_page_is_ready_is_stylised(page):
+    """A new visitor drops a photo in at once: before site.json (held back
+    here), the runtime or any network has arrived."""
+    context = page.context.browser.new_context()
+    try:
+        held = []
+        context.route("**/site.json", lambda route: held.append(route))
+        fresh = context.new_page()
+        fresh.goto(page.url, wait_until="commit")
+        fresh.wait_for_function("window.dstyle !== undefined")
+        choose_photo(fresh, "generated.png", png_bytes(PHOTO))
+        fresh.wait_for_timeout(100)
+        assert fresh.evaluate("window.dstyle.events") == 0 and len(held) == 1
+        held[0].continue_()
+        fresh.wait_for_function("window.dstyle.events >= 1", timeout=30_000)
+        assert fresh.evaluate("window.dstyle.results") == 1
+    finally:
+        context.close()
+
+
+def test_a_fresh_page_fetches_one_webassembly_build_and_one_network(page):
+    milliseconds, fetched = first_result(page.context.browser, page.url, png_bytes(PHOTO),
+                                         timeout_ms=60_000)
+    assert 0 < milliseconds < 60_000
+    assert len([url for url in fetched if url.endswith(".wasm")]) == 1
+    assert [url.rsplit("/", 1)[1] for url in fetched if url.endswith(".tflite")] == [
+        "starry_night.tflite"]

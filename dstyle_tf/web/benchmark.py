@@ -49,7 +49,10 @@ def choose_photo(page, name, data, mime="image/png"):
     page.set_input_files("#file", files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 
-def _first_result(browser, address, photo):
+def first_result(browser, address, photo, timeout_ms=300_000):
+    """Opens the page in a fresh context (empty cache) and chooses the PNG
+    `photo` as soon as the file input exists; returns (milliseconds from
+    navigation start to the first result, the URLs the page fetched)."""
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -57,7 +60,7 @@ def _first_result(browser, address, photo):
         page.wait_for_selector("#file", state="attached")
         page.wait_for_function("window.dstyle !== undefined")
         choose_photo(page, "photo.png", photo)
-        page.wait_for_function("window.dstyle.events >= 1", timeout=300_000)
+        page.wait_for_function("window.dstyle.events >= 1", timeout=timeout_ms)
         if page.evaluate("window.dstyle.results") < 1:
             raise RuntimeError(f"the page did not stylise: {page.text_content('#message')}")
         first = page.evaluate("window.dstyle.firstResultAt")
@@ -129,7 +132,7 @@ def measure_page(browser, site_dir, isolated, loads, repeats):
     with browser_lib.served(site_dir, isolated) as address:
         firsts, fetched = [], []
         for _ in range(loads):
-            first, fetched = _first_result(browser, address, png_bytes(photo))
+            first, fetched = first_result(browser, address, png_bytes(photo))
             firsts.append(first)
         times, network_times, backend = _per_image(browser, address, photo, repeats)
     files = sorted({_site_file(site_dir, address, url) for url in fetched})
