@@ -4,6 +4,7 @@ TFLite files, the runtime's installation, the server and the command's errors.
 
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -13,10 +14,12 @@ import urllib.request
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from dstyle_tf import pretrained
 from dstyle_tf.stylization.stylizers import StyleSetStylizer
 from dstyle_tf.stylization.stylizers import TFLiteStylizer
+from dstyle_tf.web import browser
 from dstyle_tf.web import models
 from dstyle_tf.web import runtime
 from dstyle_tf.web import server as server_lib
@@ -86,8 +89,6 @@ def test_site_holds_page_networks_paintings_and_runtime(cache, networks, tmp_pat
         assert os.path.getsize(out / entry["model"]) == entry["model_bytes"]
         keras_output = pretrained.stylize_image(photo, model=networks / f"{entry['name']}.keras")
         assert tflite.psnr(keras_output, stylizer(photo)) > 60
-        from PIL import Image
-
         assert max(Image.open(out / entry["thumbnail"]).size) == site_lib.THUMBNAIL_SIDE
     # Python's reference for the page: a style set pads a smaller photo for each
     # fixed-size file, as the file alone does.
@@ -206,6 +207,15 @@ def test_lock_file_pins_the_issue_versions_with_integrity_hashes():
         assert runtime.pinned_versions()[package] == "2.5.3"
         assert lock[f"node_modules/{package}"]["version"] == "2.5.3"
         assert lock[f"node_modules/{package}"]["integrity"].startswith("sha512-")
+
+
+def test_browser_tests_say_why_they_cannot_run(monkeypatch, tmp_path):
+    monkeypatch.setenv(browser.CHROMIUM_VARIABLE, str(tmp_path / "chromium"))  # not there
+    reason = browser.unavailable_reason()
+    assert reason.startswith(("no Chromium found", "Playwright is not installed"))
+    with pytest.raises(browser.BrowserUnavailable, match=re.escape(reason)):
+        with browser.chromium():
+            pass
 
 
 def test_server_sends_isolation_headers_and_wasm_types(tmp_path):

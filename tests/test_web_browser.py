@@ -184,6 +184,17 @@ def test_bad_files_get_a_message_and_the_page_keeps_working(page, reference):
     assert psnr(expected, last_result(page)["output"]) >= PARITY_DB
 
 
+def test_webgpu_without_a_gpu_says_so_and_auto_runs_on_webassembly(page):
+    assert page.evaluate("navigator.gpu === undefined || navigator.gpu.requestAdapter()"
+                         ".then(adapter => adapter === null)")  # headless, no GPU here
+    choose(page, "generated.png", png_bytes(PHOTO))
+    assert browser.settle(page, lambda: page.select_option("#backend", "webgpu")) == "error"
+    assert page.text_content("#message") == (
+        "Error: WebGPU is not available in this browser: choose auto or WebAssembly.")
+    assert browser.settle(page, lambda: page.select_option("#backend", "auto")) == "done"
+    assert last_result(page)["backend"].startswith("wasm (")
+
+
 def test_download_is_the_result_as_png(page):
     choose(page, "generated.png", png_bytes(PHOTO))
     page.wait_for_selector("#download:not([hidden])")

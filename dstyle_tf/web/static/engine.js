@@ -56,11 +56,18 @@ export class Engine {
       const entry = this.site.styles.find((candidate) => candidate.name === style);
       if (!entry) throw new Error(`No network for the style ${style}.`);
       const started = performance.now();
-      const compiling = loadAndCompile(entry.model, {accelerator, gpuOptions: {precision: 'fp32'}})
-          .then((model) => {
-            this.loadMs[key] = performance.now() - started;
-            return model;
-          });
+      let compiling = loadAndCompile(entry.model, {accelerator, gpuOptions: {precision: 'fp32'}});
+      if (accelerator === 'webgpu' && preference === 'auto') {
+        // A network the GPU cannot take still runs, on the CPU.
+        compiling = compiling.catch((error) => {
+          console.warn(`WebGPU could not compile ${style} (${error.message}); using WebAssembly.`);
+          return loadAndCompile(entry.model, {accelerator: 'wasm'});
+        });
+      }
+      compiling = compiling.then((model) => {
+        this.loadMs[key] = performance.now() - started;
+        return model;
+      });
       compiling.catch(() => this.compiled.delete(key));
       this.compiled.set(key, compiling);
     }
