@@ -24,7 +24,8 @@ from dstyle_tf.cache import cache_dir
 FLOAT32_FLOOR_DB = 60.0
 
 
-def _tensorflow_version():
+def tensorflow_version():
+    """The installed TensorFlow's version (it names the converted files)."""
     try:
         return importlib.metadata.version("tensorflow")
     except importlib.metadata.PackageNotFoundError:
@@ -36,7 +37,7 @@ def cached_path(network, size):
     `size`² is kept: `<cache>/web/models/<name>-<sha256[:16]>-<size>-tf<version>.tflite`."""
     name = os.path.splitext(os.path.basename(network))[0]
     digest = pretrained.file_sha256(network)[:16]
-    return cache_dir("web", "models", f"{name}-{digest}-{size}-tf{_tensorflow_version()}.tflite")
+    return cache_dir("web", "models", f"{name}-{digest}-{size}-tf{tensorflow_version()}.tflite")
 
 
 def tflite_file(network, size):

@@ -70,6 +70,21 @@ def installed():
     return folder
 
 
+def require():
+    """The install folder of the pinned runtime.
+
+    Raises:
+        RuntimeMissingError: it is not installed (naming the command that
+            installs it).
+    """
+    folder = installed()
+    if not folder:
+        raise RuntimeMissingError(
+            f"the page's LiteRT.js runtime is not installed: run `{INSTALL_COMMAND}` "
+            "(needs npm; the web command also installs it itself).")
+    return folder
+
+
 def install(npm=None):
     """Installs the pinned runtime with `npm ci` unless it is there already.
 
@@ -118,17 +133,13 @@ def copy_into(site_dir, folder=None):
 
     Args:
         site_dir: the site being built.
-        folder: the install folder (default: `installed()`).
+        folder: the install folder (default: `require()`).
 
     Raises:
         RuntimeMissingError: the runtime is not installed (with the command
             that installs it).
     """
-    folder = folder or installed()
-    if not folder:
-        raise RuntimeMissingError(
-            f"the page's LiteRT.js runtime is not installed: run `{INSTALL_COMMAND}` "
-            "(needs npm; the web command also installs it itself).")
+    folder = folder or require()
     vendor = os.path.join(site_dir, VENDOR_DIR)
     for site_path, module_path in RUNTIME_FILES.items():
         target = os.path.join(vendor, site_path)

@@ -58,7 +58,7 @@ def manifest(model_files, size, max_pixels=MAX_PIXELS):
         "max_pixels": max_pixels,
         "styles": styles,
         "runtime": runtime.pinned_versions(),
-        "built_with": {"dstyle_tf": __version__, "tensorflow": models._tensorflow_version()},
+        "built_with": {"dstyle_tf": __version__, "tensorflow": models.tensorflow_version()},
     }
 
 
@@ -92,9 +92,7 @@ def build_site(out_dir, size=DEFAULT_SIZE, styles=None):
     if not _is_replaceable(out_dir):
         raise SiteError(f"--out {out_dir} exists and is not a site written by this command: "
                         "choose a new or empty folder.")
-    runtime_folder = runtime.installed()
-    if not runtime_folder:
-        runtime.copy_into(out_dir)  # raises the error that says how to install it
+    runtime_folder = runtime.require()
     model_files = models.shipped_files(styles, size)
     payload = manifest(model_files, size)
     with atomic.directory(out_dir, overwrite=True) as scratch:
