@@ -34,6 +34,10 @@ setup(
         "dstyle_tf.pretrained": ["networks/*.keras", "networks/*.provenance.json"],
         # Compiled on first use by python -m dstyle_tf.benchmark --emulate_cpu.
         "dstyle_tf.benchmark": ["isa_mask.c"],
+        # The page of python -m dstyle_tf.web, the npm pins of its runtime
+        # (LiteRT.js, installed by npm ci) and the runtime's licence.
+        "dstyle_tf.web": ["static/*", "npm/package.json", "npm/package-lock.json",
+                          "licenses/*.txt"],
     },
     install_requires=[
         # Versions known to work together (checked with TF 2.21, Keras 3.15,
@@ -62,6 +66,9 @@ setup(
             "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "tensorflow-serving-api>=2.20,<2.22",
+            # Drives the system's Chromium in the browser tests of the web page
+            # (tests/test_web_browser.py; they skip without it or Chromium).
+            "playwright==1.65.3",
             *HED,
             *IMAGENET,
             *EVAL,
@@ -97,6 +104,7 @@ setup(
             "dstyle-pretrained=dstyle_tf.pretrained.__main__:run",
             "dstyle-optimize=dstyle_tf.optimize:run",
             "dstyle-benchmark=dstyle_tf.benchmark.__main__:run",
+            "dstyle-web=dstyle_tf.web.__main__:run",
             "dstyle-export=export.__main__:run",
         ],
     },

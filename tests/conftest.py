@@ -22,7 +22,7 @@ LONGEST_FIRST = (
     "test_benchmark_layers.py", "test_tiling.py", "test_export_tflite.py",
     "test_multistyle_training.py", "test_evaluate.py", "test_video.py",
     "test_transform_net.py", "test_export_multistyle.py", "test_comparison.py",
-    "test_stylize.py",
+    "test_stylize.py", "test_web.py",
 )
 
 

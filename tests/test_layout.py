@@ -28,12 +28,13 @@ COMMANDS = {
     "dstyle_tf.pretrained": "--workdir",
     "dstyle_tf.optimize": "--style",
     "dstyle_tf.benchmark": "--sizes",
+    "dstyle_tf.web": "--port",
     "export": "--style",
 }
 # Command modules: entry points only. Library code never imports them.
 CLI_MODULES = ("dstyle_tf.cli",) + tuple(
     f"dstyle_tf.{name}" for name in ("train", "stylize", "evaluate", "compare", "stills", "optimize", "photos")
-) + ("dstyle_tf.pretrained.__main__",
+) + ("dstyle_tf.pretrained.__main__", "dstyle_tf.web.__main__",
 )
 LIBRARY_PACKAGES = ("models", "losses", "data", "training", "stylization", "metrics", "evaluation")
 # Names that DESIGN.md ("Public names other code relies on") keeps importable.

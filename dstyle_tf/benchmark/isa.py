@@ -23,6 +23,8 @@ import platform
 import subprocess
 import tempfile
 
+from dstyle_tf.cache import cache_dir
+
 MASKS = ("avx2",)
 ENV_MASK = "DSTYLE_TF_ISA_MASK"
 # /proc/cpuinfo flags the "avx2" mask hides (prefixes), as `isa_mask.c`
@@ -33,11 +35,6 @@ _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "isa_mask.c")
 
 class EmulationError(RuntimeError):
     """This machine cannot hide instruction sets (and why)."""
-
-
-def cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "dstyle_tf")
 
 
 def cpuinfo_flags(cpuinfo_text=None):

@@ -380,9 +380,9 @@ class StyleSetStylizer(Stylizer):
 
     Args:
         paths: {style name: model path}, in the order of the style weights;
-            single-style networks that take any input size (`.keras`,
-            SavedModel or dynamic-size `.tflite`: a fixed-size one is not
-            padded to its size here).
+            single-style networks (`.keras`, SavedModel or `.tflite`). Each
+            network is called as it would be alone, so a fixed-size `.tflite`
+            pads the image to its size (the image must fit in it).
         num_threads: threads for TFLite networks.
     """
 
@@ -415,7 +415,7 @@ class StyleSetStylizer(Stylizer):
         return max(self.network(name).context for name in (self._loaded or self.style_names[:1]))
 
     def run(self, image, style_weights=None):
-        return sum(weight * network.run(image) for weight, network in self._parts(style_weights))
+        return sum(weight * network(image) for weight, network in self._parts(style_weights))
 
     def for_tiles(self, image, tiles, statistics=None, on_tile=None, style_weights=None):
         parts = [
