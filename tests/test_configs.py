@@ -101,7 +101,7 @@ def test_paper_and_johnson_have_no_edge_term():
 )
 def test_every_real_config_trains_with_the_imagenet_vgg16(name):
     """ImageNet VGG-16 is the perceptual loss network of every real config;
-    HED stays the edge network (configs/structure.py)."""
+    HED stays the default edge network (`edge.weights`)."""
     import importlib
 
     config = importlib.import_module(f"configs.{name}").get_config("starry_night")
@@ -117,7 +117,9 @@ def test_demo_and_structure_are_offline_and_differ_only_in_structure_terms():
     assert a.vgg.weights == "imagenet" and a.data.source == "skimage"
     assert a.style.image == "starry_night"
     assert a.loss.edge_weight == 0.0 and a.loss.depth_weight == 0.0
-    assert b.loss.edge_weight > 0 and b.edge.backend == "hed" and b.loss.depth_weight == 0
+    assert b.loss.edge_weight > 0 and b.edge.backend == "salience" and b.loss.depth_weight == 0
+    # λs is raised to keep the style as strong as the demo's (docs/results.md).
+    assert b.loss.style_weight > a.loss.style_weight
     a, b = a.to_dict(), b.to_dict()
     for section in ("loss", "depth", "edge"):
         a.pop(section), b.pop(section)

@@ -71,8 +71,9 @@ def define_network_flags():
     )
     flags.DEFINE_string(
         "edge_backend", _DEFAULTS.edge_backend,
-        "Edge network of the edge term: hed (HED edge probability) or "
-        "laplacian (Laplacian of the 2x2-pooled image, weight-free).",
+        "Edge network of the edge term: hed (HED edge probability), laplacian "
+        "(Laplacian of the 2x2-pooled image) or salience (the photo's strongest "
+        "edges must stand out of the stylisation's gradient magnitude; weight-free).",
     )
     flags.DEFINE_string(
         "edge_weights", _DEFAULTS.edge_weights,
