@@ -185,8 +185,10 @@ def test_cli_end_to_end(tmp_path):
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
         Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(photos / f"{name}.png")
+    # The command's wiring is under test: tiny crops, style image and network.
     small = [f"--{label}_override={key}" for label in comparison.LABELS
-             for key in ("data.image_size=32", "data.crops_per_photo=2")]
+             for key in ("data.image_size=32", "data.crops_per_photo=2", "style.size=32",
+                         "model.filters=4", "model.num_residual_blocks=1")]
     out = subprocess.run(
         [sys.executable, "-m", "dstyle_tf.compare", f"--workdir={workdir}", "--steps=2", "--seeds=0,1",
          "--max_size=64", "--gallery_width=64", "--structure_override=loss.style_weight=2",
