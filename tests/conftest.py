@@ -1,6 +1,9 @@
 """Shared fixtures: tiny, offline versions of every network."""
 
+import json
 import os
+import subprocess
+import sys
 
 # Quiet TensorFlow's C++ start-up logs in test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -101,3 +104,53 @@ def smoke_config(**overrides):
         section, field = key.split("__")
         config[section][field] = value
     return config
+
+
+# `python -m` commands one after the other in one fresh process, each run as
+# `python -m` runs it (runpy, as `__main__`): TensorFlow starts once. A
+# command's flags are removed, and the module that defined them forgotten,
+# before the next command defines its own of the same names.
+_COMMANDS_SCRIPT = """
+import contextlib, io, json, runpy, sys, traceback
+from absl import app, flags
+
+app.define_help_flags()  # absl's own, kept for every command
+results = []
+for argv in json.loads(sys.argv[1]):
+    before = set(flags.FLAGS)
+    sys.argv = list(argv)
+    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+        except SystemExit as e:
+            if e.code is not None and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)
+            code = e.code if isinstance(e.code, int) else int(e.code is not None)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results.append((code, stdout.getvalue(), stderr.getvalue()))
+    for name in set(flags.FLAGS) - before:
+        sys.modules.pop(flags.FLAGS.find_module_defining_flag(name), None)
+        delattr(flags.FLAGS, name)
+    flags.FLAGS.unparse_flags()
+print(json.dumps(results))
+"""
+
+
+def run_commands(*commands, timeout=300):
+    """Runs each command (`[module, *args]`, as `python -m module args`) one
+    after the other in one fresh Python process from the repository root.
+
+    Returns:
+        a `subprocess.CompletedProcess` per command: its exit code, stdout
+        and stderr (what Python writes; TensorFlow's C++ logs are not kept).
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": REPO}
+    process = subprocess.run([sys.executable, "-c", _COMMANDS_SCRIPT, json.dumps(commands)],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    assert process.returncode == 0, process.stderr[-3000:]
+    results = json.loads(process.stdout.strip().splitlines()[-1])
+    return [subprocess.CompletedProcess(command, *result)
+            for command, result in zip(commands, results)]

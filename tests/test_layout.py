@@ -8,13 +8,13 @@ Static where it can be (`ast` over the sources), so it is fast; the commands'
 import ast
 import importlib
 import importlib.util
-import json
 import os
 import re
-import subprocess
 import sys
 
 import pytest
+
+from conftest import run_commands
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(REPO, "dstyle_tf")
@@ -118,43 +118,10 @@ def test_console_scripts_resolve():
         assert function in defined, module
 
 
-# Each command as `python -m` runs it (runpy, as `__main__`), one after the other in one
-# fresh process: TensorFlow starts once. A command's flags are removed (and the module
-# that defined them forgotten) before the next defines its own of the same names.
-HELP_SCRIPT = """
-import contextlib, io, json, runpy, sys, traceback
-from absl import app, flags
-
-app.define_help_flags()  # absl's own, kept for every command
-outputs = {}
-for module in sys.argv[1:]:
-    before = set(flags.FLAGS)
-    sys.argv = [module, "--help"]
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        try:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-        except SystemExit:
-            pass
-        except BaseException:
-            traceback.print_exc()
-    outputs[module] = output.getvalue()
-    for name in set(flags.FLAGS) - before:
-        sys.modules.pop(flags.FLAGS.find_module_defining_flag(name), None)
-        delattr(flags.FLAGS, name)
-    flags.FLAGS.unparse_flags()
-print(json.dumps(outputs))
-"""
-
-
 def test_documented_commands_show_their_flags():
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": REPO}
-    run = subprocess.run([sys.executable, "-c", HELP_SCRIPT, *COMMANDS], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    outputs = json.loads(run.stdout.strip().splitlines()[-1])
-    assert list(outputs) == list(COMMANDS)
-    for module, output in outputs.items():
+    runs = run_commands(*([module, "--help"] for module in COMMANDS))  # one process
+    for module, run in zip(COMMANDS, runs):
+        output = run.stdout + run.stderr
         assert "Traceback" not in output, (module, output[-2000:])
         assert COMMANDS[module] in output, (module, output[-2000:])
 

@@ -3,13 +3,13 @@ match their provenance, the one-call API and the commands use it."""
 
 import fnmatch
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import run_commands
 import dstyle_tf
 from dstyle_tf import pretrained
 from dstyle_tf.errors import UserError
@@ -169,21 +169,16 @@ def test_stylize_command_without_model_uses_the_shipped_network(photo, tmp_path)
     np.testing.assert_array_equal(written, dstyle_tf.stylize_image(photo, style="composition_vii"))
 
 
-def _run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=REPO, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-
-
 def test_cli_lists_styles_and_refuses_unknown_ones_in_one_line(photo, tmp_path):
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    listed = _run("dstyle_tf.stylize", "--list_styles")
+    listed, refused = run_commands(  # one process
+        ["dstyle_tf.stylize", "--list_styles"],
+        ["dstyle_tf.stylize", "--style=monet", f"--input={tmp_path}/photo.png",
+         f"--output={tmp_path}/out.png"],
+    )
     assert listed.returncode == 0, listed.stderr
     assert all(name in listed.stdout for name in BUNDLED_STYLES)
     assert "commit" in listed.stdout and "loss_network:" in listed.stdout
-    refused = _run("dstyle_tf.stylize", "--style=monet", f"--input={tmp_path}/photo.png",
-                   f"--output={tmp_path}/out.png")
     assert refused.returncode == 2
     errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and all(name in errors[0] for name in BUNDLED_STYLES)
@@ -191,8 +186,12 @@ def test_cli_lists_styles_and_refuses_unknown_ones_in_one_line(photo, tmp_path):
 
 
 def test_export_pretrained_writes_serving_and_tflite_models(shipped, photo, tmp_path):
-    result = _run("export", "--pretrained", "--style=wave", f"--output={tmp_path}",
-                  "--tflite_variants=float32", "--tflite_size=48", "--warmup_size=16")
+    result, unknown, both = run_commands(  # one process
+        ["export", "--pretrained", "--style=wave", f"--output={tmp_path}",
+         "--tflite_variants=float32", "--tflite_size=48", "--warmup_size=16"],
+        ["export", "--pretrained", "--style=monet", f"--output={tmp_path}"],
+        ["export", "--pretrained", "--model=x.keras", f"--output={tmp_path}"],
+    )
     assert result.returncode == 0, result.stderr
     version = tmp_path / "wave" / "1"
     assert (version / "saved_model.pb").is_file()
@@ -202,9 +201,7 @@ def test_export_pretrained_writes_serving_and_tflite_models(shipped, photo, tmp_
     tflite = stylizers.load_stylizer(next((version / "tflite").glob("*float32*.tflite")))
     image = np.random.default_rng(0).uniform(0, 255, (48, 48, 3)).astype(np.float32)
     np.testing.assert_allclose(tflite(image), shipped.network("wave")(image), atol=0.5)
-    unknown = _run("export", "--pretrained", "--style=monet", f"--output={tmp_path}")
     assert unknown.returncode == 2 and "the shipped styles are starry_night, wave" in unknown.stderr
-    both = _run("export", "--pretrained", "--model=x.keras", f"--output={tmp_path}")
     assert both.returncode != 0 and "--model or --pretrained" in both.stderr
 
 
