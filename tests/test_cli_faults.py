@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
+from conftest import run_commands
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +52,12 @@ def test_unwritable_output_is_a_clear_error_and_inputs_are_untouched(model_path,
 
 
 def test_missing_input_and_missing_model_are_clear_errors(model_path, tmp_path):
-    missing_input = _run("dstyle_tf.stylize", f"--model={model_path}",
-                         f"--input={tmp_path / 'nothing.jpg'}", f"--output={tmp_path / 'o.png'}")
-    missing_model = _run("export", f"--model={tmp_path / 'none.keras'}", "--style=x",
-                         f"--export_dir={tmp_path / 'exports'}")
+    missing_input, missing_model = run_commands(  # one process
+        ["dstyle_tf.stylize", f"--model={model_path}", f"--input={tmp_path / 'nothing.jpg'}",
+         f"--output={tmp_path / 'o.png'}"],
+        ["export", f"--model={tmp_path / 'none.keras'}", "--style=x",
+         f"--export_dir={tmp_path / 'exports'}"],
+    )
     for result in (missing_input, missing_model):
         assert result.returncode != 0 and "Traceback" not in result.stderr
         assert result.stderr.strip()

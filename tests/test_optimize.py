@@ -1,14 +1,12 @@
 """Gatys-style pixel optimisation (the slow baseline), library and CLI."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import run_commands
 from dstyle_tf import losses
 from dstyle_tf.data import synthetic_images
 from dstyle_tf.optimize import optimize_image
@@ -76,14 +74,6 @@ def test_bad_init_and_shape_are_rejected(problem, vgg):
         optimize_image(photo[..., 0], style, vgg, steps=1)
 
 
-def _run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dstyle_tf.optimize", *args],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-
-
 @pytest.mark.slow
 def test_cli_writes_the_image_and_rejects_bad_input(tmp_path, problem):
     photo, style = problem
@@ -91,10 +81,13 @@ def test_cli_writes_the_image_and_rejects_bad_input(tmp_path, problem):
     Image.fromarray(style.astype(np.uint8)).save(tmp_path / "style.png")
     offline = ["--vgg_weights=random", "--depth_preset=random", "--depth_input_size=126"]
 
-    good = _run_cli(f"--content={tmp_path / 'photo.jpg'}", f"--style={tmp_path / 'style.png'}",
-                    f"--output={tmp_path / 'out.png'}", "--steps=3", "--depth_weight=5", *offline)
-    missing = _run_cli(f"--content={tmp_path / 'nope.jpg'}", f"--style={tmp_path / 'style.png'}",
-                       f"--output={tmp_path / 'out2.png'}", *offline)
+    good, missing = run_commands(  # one process
+        ["dstyle_tf.optimize", f"--content={tmp_path / 'photo.jpg'}",
+         f"--style={tmp_path / 'style.png'}", f"--output={tmp_path / 'out.png'}", "--steps=3",
+         "--depth_weight=5", *offline],
+        ["dstyle_tf.optimize", f"--content={tmp_path / 'nope.jpg'}",
+         f"--style={tmp_path / 'style.png'}", f"--output={tmp_path / 'out2.png'}", *offline],
+    )
 
     assert good.returncode == 0, good.stderr
     assert Image.open(tmp_path / "out.png").size == (48, 48)

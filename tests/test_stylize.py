@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import run_commands
 from dstyle_tf import color
 from dstyle_tf import image_io
 from dstyle_tf import stylize
@@ -245,9 +246,12 @@ def test_cli_folder_with_bad_files_exits_nonzero_without_traceback(model_path, t
 def test_cli_refuses_to_replace_input_and_bad_model(model_path, tmp_path):
     Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
 
-    same = _run_cli(f"--model={model_path}", f"--input={tmp_path / 'a.png'}", f"--output={tmp_path / 'a.png'}")
-    bad_model = _run_cli(f"--model={tmp_path / 'nope.tflite'}", f"--input={tmp_path / 'a.png'}",
-                         f"--output={tmp_path / 'b.png'}")
+    same, bad_model = run_commands(  # one process
+        ["dstyle_tf.stylize", f"--model={model_path}", f"--input={tmp_path / 'a.png'}",
+         f"--output={tmp_path / 'a.png'}"],
+        ["dstyle_tf.stylize", f"--model={tmp_path / 'nope.tflite'}",
+         f"--input={tmp_path / 'a.png'}", f"--output={tmp_path / 'b.png'}"],
+    )
 
     assert same.returncode != 0 and "would replace an input" in same.stderr
     assert bad_model.returncode != 0 and "no such file" in bad_model.stderr

@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 import pytest
-from test_stylize import _run_cli
 
+from conftest import run_commands
 from dstyle_tf import image_io
 from dstyle_tf import stylize
 from dstyle_tf import video
@@ -178,13 +178,18 @@ def test_folder_of_frames_to_folder_with_smoothing(tmp_path, tiny_model_path):
 @pytest.mark.slow
 def test_cli_video_and_bad_video_files(clip, tmp_path, tiny_model_path):
     target = tmp_path / "out.webm"
-    done = _run_cli(f"--model={tiny_model_path}", f"--input={clip}", f"--output={target}", "--smooth=0.2")
-    assert done.returncode == 0, done.stderr
-    assert "frame/s" in done.stderr and len(probe(target)[0]) == FRAMES
     (tmp_path / "broken.mp4").write_bytes(open(clip, "rb").read()[:1500])
     (tmp_path / "notes.mkv").write_text("not a video\n")
-    for name in ("broken.mp4", "notes.mkv"):
-        failed = _run_cli(f"--model={tiny_model_path}", f"--input={tmp_path / name}", f"--output={tmp_path / 'x.mp4'}")
+    names = ("broken.mp4", "notes.mkv")
+    done, *failures = run_commands(  # one process
+        ["dstyle_tf.stylize", f"--model={tiny_model_path}", f"--input={clip}", f"--output={target}",
+         "--smooth=0.2"],
+        *(["dstyle_tf.stylize", f"--model={tiny_model_path}", f"--input={tmp_path / name}",
+           f"--output={tmp_path / 'x.mp4'}"] for name in names),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "frame/s" in done.stderr and len(probe(target)[0]) == FRAMES
+    for name, failed in zip(names, failures):
         # TensorFlow's own start-up lines may precede ours.
         lines = [line for line in failed.stderr.splitlines() if not TF_LOG.match(line)]
         assert failed.returncode == 2, failed.stderr
