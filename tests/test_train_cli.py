@@ -44,14 +44,16 @@ def scalar_events(logdir, tag):
     return sorted(values)
 
 
-# The artefacts and the resume do not depend on the loss: without the depth
-# term (test_losses_go_down_over_a_smoke_run trains with all of smoke.py).
-NO_DEPTH = "--config.loss.depth_weight=0.0"
+# The artefacts and the resume do not depend on the loss: a 4-filter network with
+# one residual block, without the depth term (its tracing is most of a short run's
+# time; test_losses_go_down_over_a_smoke_run trains with all of smoke.py).
+NO_DEPTH = ("--config.loss.depth_weight=0.0", "--config.model.filters=4",
+            "--config.model.num_residual_blocks=1")
 
 
 def test_smoke_training_writes_artefacts_and_resumes(tmp_path):
     workdir = str(tmp_path / "run")
-    first = run_train(workdir, "--config.train.steps=6", NO_DEPTH)
+    first = run_train(workdir, "--config.train.steps=6", *NO_DEPTH)
     assert first.returncode == 0, first.stderr[-3000:]
     assert checkpoint_steps(workdir) == [3, 6]
     assert os.path.isfile(os.path.join(workdir, "transform_net.keras"))
@@ -67,7 +69,7 @@ def test_smoke_training_writes_artefacts_and_resumes(tmp_path):
     assert out.shape == (1, 37, 53, 3) and out.dtype == "float32"
 
     # Same command, more steps: resumes from step 6 instead of restarting.
-    second = run_train(workdir, "--config.train.steps=12", NO_DEPTH)
+    second = run_train(workdir, "--config.train.steps=12", *NO_DEPTH)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Resumed from" in second.stderr and "ckpt-6" in second.stderr
     assert checkpoint_steps(workdir) == [6, 9, 12]  # keep_checkpoints=3
@@ -77,7 +79,7 @@ def test_smoke_training_writes_artefacts_and_resumes(tmp_path):
     # Finished: running it again trains nothing and rewrites nothing.
     model_file = os.path.join(workdir, "transform_net.keras")
     before = (os.stat(model_file).st_mtime_ns, open(os.path.join(workdir, "final_losses.json")).read())
-    third = run_train(workdir, "--config.train.steps=12", NO_DEPTH)
+    third = run_train(workdir, "--config.train.steps=12", *NO_DEPTH)
     assert third.returncode == 0 and checkpoint_steps(workdir) == [6, 9, 12]
     after = (os.stat(model_file).st_mtime_ns, open(os.path.join(workdir, "final_losses.json")).read())
     assert after == before and "Done at step 12" in third.stdout
