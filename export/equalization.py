@@ -51,18 +51,24 @@ def normalized_convolutions(model):
     return pairs
 
 
-def channel_rms(model, images):
-    """{instance-norm layer path: (C,) RMS of its input per channel} over
-    `images` (float32 (H, W, 3) arrays in [0, 255]; each style of a
-    multi-style network in turn)."""
+def channel_moments(model, images):
+    """{instance-norm layer path: ((C,) mean, (C,) variance) of its input per
+    channel}, pooled over `images` (float32 (H, W, 3) arrays in [0, 255];
+    each style of a multi-style network in turn)."""
     recorder = InstanceNormStatistics()
     cases = styles_lib.style_cases(styles_lib.num_styles(model))
     for index, image in enumerate(images):
         weights = cases[index % len(cases)]
         kwargs = {} if weights is None else {"style_weights": weights[None]}
         model(image[None], training=False, statistics=recorder, **kwargs)
+    return recorder.moments()
+
+
+def channel_rms(model, images):
+    """{instance-norm layer path: (C,) RMS of its input per channel} over
+    `images` (as `channel_moments`)."""
     return {path: np.sqrt(np.square(mean) + variance)
-            for path, (mean, variance) in recorder.moments().items()}
+            for path, (mean, variance) in channel_moments(model, images).items()}
 
 
 def equalized_copy(model, images):
@@ -76,12 +82,28 @@ def equalized_copy(model, images):
     copy = model.__class__.from_config(model.get_config())
     copy.build()
     copy.set_weights(model.get_weights())
-    rms = channel_rms(copy, images)
+    moments = channel_moments(copy, images)
     for conv, axis, norm in normalized_convolutions(copy):
-        magnitude = np.maximum(rms[norm.path].astype(np.float64), 1e-12)
+        mean, variance = (np.asarray(v, np.float64) for v in moments[norm.path])
+        magnitude = np.maximum(np.sqrt(variance), 1e-12)
         factor = np.median(magnitude) / magnitude
         shape = [1] * len(conv.kernel.shape)
         shape[axis] = -1
         conv.kernel.assign(keras.ops.convert_to_numpy(conv.kernel) * factor.reshape(shape))
+        _set_bias(conv, -mean * factor)
         norm.epsilon = (norm.epsilon * np.square(factor)).astype(np.float32)
     return copy
+
+
+def _set_bias(conv, bias):
+    """Gives `conv` (built, without a bias) the per-channel bias `bias`."""
+    if conv.bias is None:
+        # A built layer's state is locked; Keras's own `quantize` unlocks it
+        # the same way to add variables after build.
+        conv._tracker.unlock()
+        try:
+            conv.bias = conv.add_weight(name="bias", shape=(len(bias),), initializer="zeros")
+        finally:
+            conv._tracker.lock()
+        conv.use_bias = True
+    conv.bias.assign(bias.astype(np.float32))

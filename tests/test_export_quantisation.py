@@ -82,6 +82,9 @@ def test_equalised_copy_computes_the_same_with_equal_channels(trained):
     assert before[first].max() / np.median(before[first]) > 10
     for path, rms in after.items():
         np.testing.assert_allclose(rms, np.median(rms), rtol=1e-3, err_msg=path)
+    # Centred too: each channel's mean over the images is taken out by a bias.
+    for path, (mean, variance) in equalization.channel_moments(equalised, images).items():
+        assert np.all(np.abs(mean) < 1e-3 * np.sqrt(variance).max()), path
     # The original is untouched.
     np.testing.assert_allclose(np.asarray(skewed(tests)), np.asarray(_skewed(trained)(tests)),
                                atol=1e-4)
