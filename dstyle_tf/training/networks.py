@@ -54,6 +54,7 @@ def build_transform_net(config, style_names=None):
         upsampling=config.upsampling,
         padding=config.padding,
         residual=config.get("residual", "standard"),
+        activation_clip=config.get("activation_clip", 0.0) or None,
         **styles,
     )
 
@@ -66,32 +67,57 @@ def style_names(config):
     return [style_name(image) for image in images]
 
 
-def load_init_network(path):
-    """The trained network `init_from` names: a workdir or a `.keras` file."""
+def load_init_network(path, key="init_from"):
+    """The trained network `path` names (config `key`): a workdir or a `.keras` file."""
     if os.path.isdir(path):
         path = os.path.join(path, MODEL_FILE)
     if not os.path.isfile(path):
         raise UserError(
-            f"init_from: no trained network at {path} (give a training workdir "
+            f"{key}: no trained network at {path} (give a training workdir "
             f"holding {MODEL_FILE}, or a .keras file)."
         )
     try:
         net = keras.saving.load_model(path, compile=False)
     except Exception as e:  # a damaged or foreign file
-        raise UserError(f"init_from: cannot load {path}: {e}") from None
+        raise UserError(f"{key}: cannot load {path}: {e}") from None
     if not isinstance(net, TransformNet):
-        raise UserError(f"init_from: {path} holds a {type(net).__name__}, not a TransformNet.")
+        raise UserError(f"{key}: {path} holds a {type(net).__name__}, not a TransformNet.")
     return net
+
+
+def with_activation_clip(net, activation_clip):
+    """`net`, or a copy with the same weights and its activations bounded at
+    `activation_clip` (`TransformNet`'s argument; 0 or None keeps `net`)."""
+    if not activation_clip or net.activation_clip == activation_clip:
+        return net
+    bounded = net.__class__.from_config({**net.get_config(), "activation_clip": activation_clip})
+    bounded.build()
+    bounded.set_weights(net.get_weights())
+    return bounded
 
 
 def initial_network(config):
     """(f_W, its style index of each style the config trains).
 
-    Without `init_from`, a new network holding the config's styles. With
-    `init_from`, the trained network there with the config's styles added
-    after its own (its architecture, not `config.model`'s, is used).
+    Without `init_from` or `fine_tune`, a new network holding the config's
+    styles. With `init_from`, the trained network there with the config's
+    styles added after its own (its architecture, not `config.model`'s, is
+    used). With `fine_tune`, the trained network there, whose styles the
+    config goes on training (as many as it holds), its activations bounded
+    if `model.activation_clip` is set: how a trained network is made ready
+    for int8 export.
     """
     names = style_names(config.style)
+    if config.get("fine_tune"):
+        if config.get("init_from"):
+            raise UserError("Give init_from (add styles) or fine_tune (train on), not both.")
+        net = load_init_network(config.fine_tune, "fine_tune")
+        if net.num_styles != len(names):
+            raise UserError(
+                f"fine_tune: {config.fine_tune} holds {net.num_styles} style(s) "
+                f"({', '.join(net.style_names)}); the config trains {len(names)}."
+            )
+        return with_activation_clip(net, config.model.get("activation_clip", 0.0)), None
     if not config.get("init_from"):
         return build_transform_net(config.model, names), None
     base = load_init_network(config.init_from)
