@@ -2,8 +2,6 @@
 
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,8 +13,6 @@ from dstyle_tf import image_io
 from dstyle_tf import stylize
 from dstyle_tf.stylization import stylizers
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 @pytest.fixture(scope="module")
 def model_path(tiny_model_path):
@@ -26,14 +22,6 @@ def model_path(tiny_model_path):
 @pytest.fixture(scope="module")
 def keras_stylizer(model_path):
     return stylize.load_stylizer(model_path)
-
-
-def _run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dstyle_tf.stylize", *args],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
 
 
 # Colour preservation.
@@ -207,60 +195,71 @@ def test_stylize_paths_is_the_whole_command_from_a_config(model_path, tmp_path):
                                     output=str(tmp_path / "o")))
 
 
-# Command line (fresh processes).
+# Command line: every command of these tests in one fresh process (run_commands).
 
 
-def test_cli_keeps_upright_original_size(model_path, tmp_path):
+@pytest.fixture(scope="module")
+def cli(model_path, tmp_path_factory):
+    """{test: (its command's result, its folder)}, all commands run in one process."""
+    folders = {name: tmp_path_factory.mktemp(name) for name in ("upright", "folder", "refuse")}
+    upright = folders["upright"]
     stored = np.random.default_rng(0).integers(0, 255, (53, 71, 3), dtype=np.uint8)
     image = Image.fromarray(stored)
     exif = image.getexif()
     exif[0x0112] = 6  # shown rotated: 53 wide x 71 high
-    image.save(tmp_path / "photo.jpg", exif=exif.tobytes())
-    before = (tmp_path / "photo.jpg").read_bytes()
-
-    result = _run_cli(f"--model={model_path}", f"--input={tmp_path / 'photo.jpg'}",
-                      f"--output={tmp_path / 'styled.png'}")
-
-    assert result.returncode == 0, result.stderr
-    assert Image.open(tmp_path / "styled.png").size == (53, 71)
-    assert (tmp_path / "photo.jpg").read_bytes() == before
-
-
-def test_cli_folder_with_bad_files_exits_nonzero_without_traceback(model_path, tmp_path):
-    inputs = tmp_path / "in"
+    image.save(upright / "photo.jpg", exif=exif.tobytes())
+    inputs = folders["folder"] / "in"
     inputs.mkdir()
     Image.new("RGB", (31, 25), (0, 90, 200)).save(inputs / "one.jpg")
     Image.new("L", (19, 29), 128).save(inputs / "two.png")
     (inputs / "notes.txt").write_text("hello")
     (inputs / "cut.jpg").write_bytes((inputs / "one.jpg").read_bytes()[:40])
+    refuse = folders["refuse"]
+    Image.new("RGB", (20, 20)).save(refuse / "a.png")
+    folders["upright_before"] = (upright / "photo.jpg").read_bytes()
+    commands = {
+        "upright": [f"--model={model_path}", f"--input={upright / 'photo.jpg'}",
+                    f"--output={upright / 'styled.png'}"],
+        "folder": [f"--model={model_path}", f"--input={inputs}",
+                   f"--output={folders['folder'] / 'out'}"],
+        "same": [f"--model={model_path}", f"--input={refuse / 'a.png'}",
+                 f"--output={refuse / 'a.png'}"],
+        "bad_model": [f"--model={refuse / 'nope.tflite'}", f"--input={refuse / 'a.png'}",
+                      f"--output={refuse / 'b.png'}"],
+        "helpfull": ["--helpfull"],
+    }
+    results = run_commands(*(["dstyle_tf.stylize", *args] for args in commands.values()))
+    return dict(zip(commands, results)), folders
 
-    result = _run_cli(f"--model={model_path}", f"--input={inputs}", f"--output={tmp_path / 'out'}")
 
+def test_cli_keeps_upright_original_size(cli):
+    results, folders = cli
+    result, folder = results["upright"], folders["upright"]
+    assert result.returncode == 0, result.stderr
+    assert Image.open(folder / "styled.png").size == (53, 71)
+    assert (folder / "photo.jpg").read_bytes() == folders["upright_before"]
+
+
+def test_cli_folder_with_bad_files_exits_nonzero_without_traceback(cli):
+    results, folders = cli
+    result, folder = results["folder"], folders["folder"]
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "2 failed" in result.stderr and "notes.txt" in result.stderr and "cut.jpg" in result.stderr
-    assert sorted(os.listdir(tmp_path / "out")) == ["one.jpg", "two.png"]
-    assert Image.open(tmp_path / "out" / "two.png").size == (19, 29)
+    assert sorted(os.listdir(folder / "out")) == ["one.jpg", "two.png"]
+    assert Image.open(folder / "out" / "two.png").size == (19, 29)
 
 
-def test_cli_refuses_to_replace_input_and_bad_model(model_path, tmp_path):
-    Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
-
-    same, bad_model = run_commands(  # one process
-        ["dstyle_tf.stylize", f"--model={model_path}", f"--input={tmp_path / 'a.png'}",
-         f"--output={tmp_path / 'a.png'}"],
-        ["dstyle_tf.stylize", f"--model={tmp_path / 'nope.tflite'}",
-         f"--input={tmp_path / 'a.png'}", f"--output={tmp_path / 'b.png'}"],
-    )
-
+def test_cli_refuses_to_replace_input_and_bad_model(cli):
+    results, _ = cli
+    same, bad_model = results["same"], results["bad_model"]
     assert same.returncode != 0 and "would replace an input" in same.stderr
     assert bad_model.returncode != 0 and "no such file" in bad_model.stderr
     assert "Traceback" not in same.stderr + bad_model.stderr
 
 
-def test_cli_helpfull_documents_every_flag():
-    result = _run_cli("--helpfull")
-
+def test_cli_helpfull_documents_every_flag(cli):
+    result = cli[0]["helpfull"]
     for flag in ("model", "input", "output", "max_size", "tile_size", "tile_overlap",
                  "tile_context", "preserve_color", "overwrite", "jpeg_quality", "num_threads",
                  "style", "style_weights", "strength", "sheet"):

@@ -13,17 +13,23 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO
+from conftest import run_commands
 
 pytestmark = pytest.mark.slow
 
 
-def run_train(workdir, *overrides):
-    cmd = [
-        sys.executable, "-m", "dstyle_tf.train", "--config=configs/smoke.py",
+def train_command(workdir, *overrides):
+    """`dstyle_tf.train` and its arguments: configs/smoke.py at 32², with overrides."""
+    return [
+        "dstyle_tf.train", "--config=configs/smoke.py",
         f"--workdir={workdir}", "--config.data.image_size=32",
         "--config.train.log_every=3", "--config.train.checkpoint_every=3",
         "--config.train.sample_every=3", *overrides,
     ]
+
+
+def run_train(workdir, *overrides):
+    cmd = [sys.executable, "-m", *train_command(workdir, *overrides)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
 
@@ -93,16 +99,21 @@ def test_losses_go_down_over_a_smoke_run(tmp_path):
     assert len(losses) == 3 and losses[-1] < losses[0]
 
 
-def test_bad_config_exits_2_with_one_line(tmp_path):
-    result = run_train(str(tmp_path / "run"), "--config.vgg.style_layers=('relu1_2','relu8_8')")
+@pytest.fixture(scope="module")
+def untrained_commands(tmp_path_factory):
+    """A bad config's run and --helpfull, in one fresh process (neither trains)."""
+    workdir = tmp_path_factory.mktemp("bad_config") / "run"
+    return run_commands(train_command(workdir, "--config.vgg.style_layers=('relu1_2','relu8_8')"),
+                        ["dstyle_tf.train", "--helpfull"])
+
+
+def test_bad_config_exits_2_with_one_line(untrained_commands):
+    result = untrained_commands[0]
     assert result.returncode == 2
     assert "Unknown VGG-16 layer 'relu8_8'" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_helpfull_documents_flags():
-    result = subprocess.run(
-        [sys.executable, "-m", "dstyle_tf.train", "--helpfull"], cwd=REPO,
-        capture_output=True, text=True, timeout=120,
-    )
+def test_helpfull_documents_flags(untrained_commands):
+    result = untrained_commands[1]
     # absl exits with status 1 after printing --helpfull.
     assert "--workdir" in result.stdout and "--config" in result.stdout
