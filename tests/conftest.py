@@ -20,12 +20,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # at the end, instead of one worker running a long file alone while the other idles.
 # A file not listed runs after these, in the usual order.
 LONGEST_FIRST = (
-    "test_benchmark.py", "test_distribute.py", "test_export_saved_model.py",
-    "test_train_cli.py", "test_checkpoints.py", "test_trainer.py", "test_training_faults.py",
-    "test_benchmark_layers.py", "test_tiling.py", "test_export_tflite.py",
-    "test_multistyle_training.py", "test_evaluate.py", "test_video.py",
-    "test_transform_net.py", "test_export_multistyle.py", "test_comparison.py",
-    "test_stylize.py", "test_web.py",
+    "test_benchmark.py", "test_distribute.py", "test_training_faults.py", "test_trainer.py",
+    "test_export_saved_model.py", "test_export_tflite.py", "test_export_quantisation.py",
+    "test_benchmark_layers.py", "test_train_cli.py", "test_checkpoints.py",
+    "test_comparison.py", "test_video.py", "test_web.py", "test_export_multistyle.py",
+    "test_evaluate.py", "test_structure_training.py", "test_multistyle_net.py",
+    "test_pretrained.py", "test_tiling.py", "test_optimize.py", "test_stylize.py",
+    "test_stability.py", "test_multistyle_training.py", "test_transform_net.py",
 )
 
 
