@@ -94,6 +94,12 @@ flags.DEFINE_bool(
     "0) instead of float32; the model is then all-int8 (--int8_float_ops ignored).",
 )
 flags.DEFINE_list(
+    "int8_float_blocks", [],
+    "Network blocks the int8 model keeps wholly in float32, e.g. "
+    f"{','.join(tflite.OUTER_BLOCKS)} (the outer ones, where int8 loses most accuracy; "
+    "docs/export_and_serving.md): more accurate, less fast. Default: none.",
+)
+flags.DEFINE_list(
     "int8_float_ops", list(tflite.INT8_FLOAT_OPS),
     "TFLite ops the int8 model keeps in float32; unless empty, instance norm's statistics "
     "(mean, variance, per-channel scale and offset) stay float too, and everything else is "
@@ -182,6 +188,7 @@ def _export(model, style):
         test_images=FLAGS.test_images,
         uint8_io=FLAGS.uint8_io,
         int8_float_ops=FLAGS.int8_float_ops,
+        int8_float_blocks=FLAGS.int8_float_blocks,
         num_threads=FLAGS.num_threads,
         warmup_size=(FLAGS.warmup_size, FLAGS.warmup_size),
     )

@@ -265,7 +265,8 @@ def format_table(rows):
 
 
 def _export_tflite(model, directory, style, variants, size, dynamic, test_images,
-                   calibration_images, uint8_io, int8_float_ops, num_threads, photos=False):
+                   calibration_images, uint8_io, int8_float_ops, num_threads, photos=False,
+                   int8_float_blocks=()):
     """Converts and verifies each variant; returns model-card entries. With
     `photos` (the test images are real photos), a quantised variant whose
     worst image is below `tflite.PSNR_FLOORS_DB` is logged and marked
@@ -277,6 +278,7 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
             paths = tflite_lib.convert_all(
                 model, directory, variants, input_size, calibration_images,
                 uint8_io, prefix=style, int8_float_ops=int8_float_ops,
+                int8_float_blocks=int8_float_blocks,
             )
         except tflite_lib.ConversionError as e:
             if input_size is not None:
@@ -300,6 +302,7 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
                 "input_size": list(input_size) if input_size else None,
                 "signature": tflite_lib.SIGNATURE_KEY,
                 "float_ops": list(int8_float_ops) if variant == "int8" and not uint8_io else [],
+                "float_blocks": list(int8_float_blocks) if variant == "int8" else [],
                 "input": {
                     "name": tflite_lib.INPUT_NAME,
                     "dtype": "uint8" if quantized_io else "float32",
@@ -332,6 +335,7 @@ def export_model(
     int8_float_ops=tflite_lib.INT8_FLOAT_OPS,
     num_threads=None,
     warmup_size=(256, 256),
+    int8_float_blocks=(),
 ):
     """Exports a trained TransformNet for TF Serving and TFLite (see module doc).
 
@@ -355,6 +359,8 @@ def export_model(
             `tflite.INT8_FLOAT_OPS`); () for a strictly all-int8 model.
         num_threads: TFLite interpreter threads for the checks.
         warmup_size: (height, width) of the warm-up requests.
+        int8_float_blocks: network blocks the int8 model keeps wholly in
+            float (e.g. `tflite.OUTER_BLOCKS`: more accurate, slower).
 
     Returns:
         ExportResult.
@@ -377,6 +383,7 @@ def export_model(
                 model, os.path.join(scratch, "tflite"), style, tflite_variants,
                 tuple(tflite_size), tflite_dynamic, tests, calibration, uint8_io,
                 tuple(int8_float_ops), num_threads, photos=bool(image_folder),
+                int8_float_blocks=tuple(int8_float_blocks),
             )
         card = model_card_lib.build_model_card(
             style=style,

@@ -63,6 +63,12 @@ DEFAULT_SIZE = 384
 # Pass () for a strictly all-int8 model (XNNPACK then leaves RSQRT and
 # SQUARED_DIFFERENCE to TFLite's kernels).
 INT8_FLOAT_OPS = ("RSQRT",)
+# Blocks of a `TransformNet` (layer names: c9s1, d1, d2, res1…, u1, u2) the
+# "int8" variant can keep wholly in float32 (`int8_float_blocks`): their
+# convolutions' outputs before instance norm are what int8 loses most on
+# (each of c9s1 and d1 alone costs as much as every residual block together,
+# docs/performance.md); the rest stays int8 in the same XNNPACK partition.
+OUTER_BLOCKS = ("c9s1", "d1", "d2", "u2")
 
 
 class ConversionError(RuntimeError):
@@ -117,7 +123,7 @@ def freeze_function(fn, specs, directory):
 
 
 def convert(saved_model_dir, variant, representative_images=None, uint8_io=False,
-            int8_float_ops=INT8_FLOAT_OPS, num_styles=1):
+            int8_float_ops=INT8_FLOAT_OPS, num_styles=1, int8_float_blocks=()):
     """Converts a `frozen_saved_model` to TFLite.
 
     Args:
@@ -137,6 +143,8 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
         num_styles: the network's styles; with more than one, "int8"
             calibration cycles through them (one-hot), and `uint8_io` is
             refused (the style weights are not 0-255 pixels).
+        int8_float_blocks: for "int8" only: names of network blocks (e.g.
+            `OUTER_BLOCKS`) kept wholly in float32; needs `int8_float_ops`.
 
     Returns:
         The .tflite flatbuffer as bytes.
@@ -161,13 +169,15 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
             converter.inference_input_type = tf.uint8
             converter.inference_output_type = tf.uint8
     try:
+        if variant == "int8" and int8_float_blocks and (uint8_io or not int8_float_ops):
+            raise ValueError("int8_float_blocks needs int8_float_ops and float input/output.")
         if variant == "int8" and int8_float_ops and not uint8_io:
             debugger = tf.lite.experimental.QuantizationDebugger(
                 converter=converter,
                 debug_dataset=converter.representative_dataset,
                 debug_options=tf.lite.experimental.QuantizationDebugOptions(
                     denylisted_ops=list(int8_float_ops),
-                    denylisted_nodes=_float_statistics_tensors(saved_model_dir),
+                    denylisted_nodes=_float_tensors(saved_model_dir, int8_float_blocks),
                 ),
             )
             return debugger.get_nondebug_quantized_model()
@@ -181,17 +191,31 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
         ) from e
 
 
-def _float_statistics_tensors(saved_model_dir):
+def _float_tensors(saved_model_dir, blocks=()):
     """Names of the tensors computed in `instance_norm.FLOAT_STATISTICS_SCOPE`
-    (read from a float conversion: the names the quantiser sees)."""
+    and in the network blocks `blocks` (read from a float conversion: the
+    names the quantiser sees)."""
     from ai_edge_litert.interpreter import Interpreter
 
     converter = tf.lite.TFLiteConverter.from_saved_model(
         saved_model_dir, signature_keys=[SIGNATURE_KEY]
     )
     interpreter = Interpreter(model_content=converter.convert())
-    scope = re.compile(f"/{instance_norm.FLOAT_STATISTICS_SCOPE}(_[0-9]+)?/")
-    return [t["name"] for t in interpreter.get_tensor_details() if scope.search(t["name"])]
+    names = [t["name"] for t in interpreter.get_tensor_details()]
+    found = {block for block in blocks if any(_in_block(block).search(n) for n in names)}
+    if set(blocks) - found:
+        raise ValueError(
+            f"int8_float_blocks: no block {', '.join(sorted(set(blocks) - found))} in this "
+            "network (TransformNet blocks: c9s1, d1, d2, res1…, u1, u2)."
+        )
+    scopes = [re.compile(f"/{instance_norm.FLOAT_STATISTICS_SCOPE}(_[0-9]+)?/")]
+    scopes += [_in_block(block) for block in blocks]
+    return [name for name in names if any(scope.search(name) for scope in scopes)]
+
+
+def _in_block(block):
+    """Matches the tensor names inside the layer `block` (e.g. "d1", "res2")."""
+    return re.compile(f"/{re.escape(block)}(_[0-9]+)?/")
 
 
 def _calibration_inputs(images, num_styles):
@@ -206,7 +230,7 @@ def _calibration_inputs(images, num_styles):
 
 def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, DEFAULT_SIZE),
                 representative_images=None, uint8_io=False, prefix="stylize",
-                int8_float_ops=INT8_FLOAT_OPS):
+                int8_float_ops=INT8_FLOAT_OPS, int8_float_blocks=()):
     """Converts `model` to each variant; returns {variant: path of .tflite}.
 
     Files are named `<prefix>_<variant>_<H>x<W>.tflite` (`..._dynamic.tflite`
@@ -227,7 +251,7 @@ def convert_all(model, output_dir, variants=VARIANTS, input_size=(DEFAULT_SIZE, 
                     net, os.path.join(scratch, f"frozen_{int(quantised)}"), input_size)
             flatbuffer = convert(
                 saved[quantised], variant, representative_images, uint8_io, int8_float_ops,
-                styles_lib.num_styles(model),
+                styles_lib.num_styles(model), int8_float_blocks,
             )
             path = os.path.join(output_dir, f"{prefix}_{variant}_{size_tag}.tflite")
             with open(path, "wb") as f:

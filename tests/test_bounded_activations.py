@@ -2,6 +2,8 @@
 the bound itself, the config, fine-tuning a trained network into one, and the
 exported graph."""
 
+import re
+
 import keras
 import ml_collections
 import numpy as np
@@ -151,3 +153,51 @@ def test_export_advice_points_unbounded_networks_below_the_floor_to_the_fine_tun
     assert "--config.model.activation_clip=6" in advice
     assert "activation_clip" not in exporter.variant_advice(entries, "AVX2", activation_clip=6.0)
     assert "activation_clip" not in exporter.variant_advice(entries[:1], "AVX2")
+
+
+def test_int8_float_blocks_stay_float_in_one_partition(tmp_path):
+    net = _net(6, seed=5)
+    calibration = exporter.synthetic_images(4, *SIZE, seed=6)
+    images = exporter.synthetic_images(2, *SIZE, seed=7)
+    mixed = tflite.convert_all(net, str(tmp_path), ["int8"], SIZE, calibration, prefix="mixed",
+                               int8_float_blocks=("c9s1", "d1"))["int8"]
+    plain = tflite.convert_all(net, str(tmp_path), ["int8"], SIZE, calibration,
+                               prefix="plain")["int8"]
+
+    interpreter = Interpreter(model_path=mixed)
+    types = {t["name"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    convolutions = {name: dtype for name, dtype in types.items() if name.endswith(
+        ("convolution", "convolution1", "convolution2"))}
+
+    def dtypes(blocks):
+        pattern = re.compile(f"/({blocks})_[0-9]+/")
+        return {dtype for name, dtype in convolutions.items() if pattern.search(name)}
+
+    assert dtypes("c9s1|d1") == {np.float32}
+    assert dtypes("d2|res1|c9s1_out") == {np.int8, np.int32}  # int32: their biases
+    assert tflite.xnnpack_delegation(mixed)["partitions"] == 1
+    mixed_db = tflite.verify(mixed, net, images, timing_runs=0)["psnr_db"]
+    plain_db = tflite.verify(plain, net, images, timing_runs=0)["psnr_db"]
+    assert mixed_db > plain_db
+    with pytest.raises(tflite.ConversionError, match="no block u7"):
+        tflite.convert_all(net, str(tmp_path), ["int8"], SIZE, calibration,
+                           int8_float_blocks=("u7",))
+
+
+def test_benchmark_times_int8_with_float_outer_blocks(tmp_path):
+    from dstyle_tf.benchmark import inference
+    from dstyle_tf.benchmark import report
+
+    net = _net(6, seed=5)
+    images = exporter.synthetic_images(2, 32, 32, seed=6)
+    runners = inference._tflite_runners(net, str(tmp_path), ["int8", inference.OUTER_FLOAT],
+                                        32, images, 1, "t")
+
+    assert set(runners) == {"tflite_int8", "tflite_int8_outer_float"}
+    assert runners["tflite_int8_outer_float"][3]["partitions"] == 1
+    assert "tflite_int8_outer_float" not in inference.DEFAULT_BACKENDS
+    section = {"test_images": "photos", "psnr": [{
+        "variant": inference.OUTER_FLOAT, "size": 512, "images": 8,
+        "psnr_db_worst_vs_keras": 31.0, "psnr_db_mean_vs_keras": 33.0}]}
+    (verdict,) = report.psnr_floor_targets(section, trained=True)
+    assert "≥ 30 dB" in str(verdict) and "int8_outer_float" in str(verdict)

@@ -31,7 +31,8 @@ from absl import flags  # noqa: E402
 from dstyle_tf.benchmark import suite  # noqa: E402
 
 _INFERENCE_BACKENDS = ("keras", "keras_xla", "saved_model", "tflite_float32",
-                       "tflite_float16", "tflite_dynamic_int8", "tflite_int8")
+                       "tflite_float16", "tflite_dynamic_int8", "tflite_int8",
+                       "tflite_int8_outer_float")
 
 flags.DEFINE_list("sizes", ["256", "512", "1024"],
                   "Square image sides for inference latency and FLOPs.")
@@ -60,7 +61,8 @@ flags.DEFINE_integer("styles", 0, "With N > 1, also time the same network holdin
                      "'default') on every inference backend, interleaved with it, and report "
                      "the time ratio (target at 512² TFLite float32: ≤ 1.05×).", lower_bound=0)
 flags.DEFINE_list("backends", [], f"Inference backends, from {', '.join(_INFERENCE_BACKENDS)}; "
-                  "empty for all (for --only=models: tflite_float32, tflite_int8).")
+                  "empty for all but tflite_int8_outer_float (int8 with the outer blocks in "
+                  "float; for --only=models: tflite_float32, tflite_int8).")
 flags.DEFINE_list("compare_models", list(suite.COMPARE_MODELS),
                   "Networks of the 'models' section (random weights): paper, default (full "
                   "size), lite (configs/lite.py) or f<filters>b<blocks>[dw] (dw = "

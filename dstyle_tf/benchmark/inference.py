@@ -7,7 +7,8 @@ Backends, each on one float32 image (1, S, S, 3) in [0, 255]:
 - `saved_model`: the TF Serving export (`export.saved_model.save`), reloaded,
   signature `serving_default`;
 - `tflite_<variant>`: the TFLite models of `export.tflite.convert_all`
-  (float32, float16, dynamic_int8, int8) run by ai-edge-litert's interpreter
+  (float32, float16, dynamic_int8, int8, and `int8_outer_float`: int8 with
+  `tflite.OUTER_BLOCKS` kept in float) run by ai-edge-litert's interpreter
   with `threads` threads; each row also records what its XNNPACK delegate
   took (`tflite.xnnpack_delegation`: nodes, delegated nodes, partitions).
 
@@ -43,10 +44,14 @@ from export import saved_model as saved_model_lib
 from export import styles as styles_lib
 from export import tflite as tflite_lib
 
-TFLITE_VARIANTS = tflite_lib.VARIANTS
+# int8 with the outer blocks in float (`export.tflite.OUTER_BLOCKS`).
+OUTER_FLOAT = "int8_outer_float"
+TFLITE_VARIANTS = tflite_lib.VARIANTS + (OUTER_FLOAT,)
 BACKENDS = ("keras", "keras_xla", "saved_model") + tuple(
     f"tflite_{variant}" for variant in TFLITE_VARIANTS
 )
+# What an empty backend list runs: the mixed int8 model only when asked for.
+DEFAULT_BACKENDS = tuple(b for b in BACKENDS if b != f"tflite_{OUTER_FLOAT}")
 
 
 def style_vector(model):
@@ -259,8 +264,14 @@ def _tflite_runners(model, scratch, variants, size, images, threads, prefix):
     calibrated on `images`); the delegation is `tflite.xnnpack_delegation`'s
     nodes, delegated nodes, partitions and the ops left outside."""
     paths = tflite_lib.convert_all(
-        model, scratch, variants, (size, size), representative_images=images, prefix=prefix,
+        model, scratch, [v for v in variants if v != OUTER_FLOAT], (size, size),
+        representative_images=images, prefix=prefix,
     )
+    if OUTER_FLOAT in variants:
+        paths[OUTER_FLOAT] = tflite_lib.convert_all(
+            model, scratch, ["int8"], (size, size), representative_images=images,
+            prefix=f"{prefix}_outer", int8_float_blocks=tflite_lib.OUTER_BLOCKS,
+        )["int8"]
     return {
         f"tflite_{variant}": (
             stylizers.TFLiteStylizer(paths[variant], num_threads=threads),

@@ -112,7 +112,7 @@ def run(options, command=None, log=_log):
     if "inference" in options.sections:
         report["inference"] = inference.run(
             net, options.sizes, options.repeats, options.warmup, threads, options.peak_size,
-            backends=options.backends or inference.BACKENDS,
+            backends=options.backends or inference.DEFAULT_BACKENDS,
             calibration_count=options.calibration_count,
             image_folder=options.calibration_folder or None, log=log, conditional=conditional,
             test_folder=options.test_folder or None,
