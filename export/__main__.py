@@ -94,10 +94,10 @@ flags.DEFINE_bool(
     "0) instead of float32; the model is then all-int8 (--int8_float_ops ignored).",
 )
 flags.DEFINE_list(
-    "int8_float_blocks", [],
-    "Network blocks the int8 model keeps wholly in float32, e.g. "
-    f"{','.join(tflite.OUTER_BLOCKS)} (the outer ones, where int8 loses most accuracy; "
-    "docs/export_and_serving.md): more accurate, less fast. Default: none.",
+    "int8_float_blocks", list(tflite.OUTER_BLOCKS),
+    "Network blocks the int8 model keeps wholly in float32: by default the outer ones, where "
+    "int8 loses most accuracy (docs/export_and_serving.md). Empty for int8 everywhere: "
+    "faster on VNNI/AMX CPUs, 4–6 dB less accurate. Ignored with --uint8_io.",
 )
 flags.DEFINE_list(
     "int8_float_ops", list(tflite.INT8_FLOAT_OPS),

@@ -62,8 +62,11 @@ VARIANT_ADVICE = {
             "without VNNI (lite network 512², AVX2 emulated: see docs/performance.md)",
     "AVX-512": "float32 or float16; int8 only if it is faster in `python -m "
                "dstyle_tf.benchmark` and its PSNR meets the floor",
-    "AVX-512 VNNI": "int8 is the fastest (lite network 512²: see docs/performance.md) but "
-                    "below its 30 dB floor on photos; float16 or float32 where quality counts",
+    "AVX-512 VNNI": "int8, for a network fine-tuned with bounded activations "
+                    "(model.activation_clip=6): with its outer blocks in float (the default) "
+                    "1.9–2.6× faster than float32 at ≥ 30 dB worst-case on photos; int8 "
+                    "everywhere (--int8_float_blocks=) 2.6–4× but 25–30 dB (512², "
+                    "docs/performance.md)",
     "ARM dot product": "not measured (no ARM machine here): measure int8 against float16 "
                        "on the phone (TFLite benchmark_model)",
     "other": "float32 or float16",
@@ -302,7 +305,8 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
                 "input_size": list(input_size) if input_size else None,
                 "signature": tflite_lib.SIGNATURE_KEY,
                 "float_ops": list(int8_float_ops) if variant == "int8" and not uint8_io else [],
-                "float_blocks": list(int8_float_blocks) if variant == "int8" else [],
+                "float_blocks": (list(int8_float_blocks) if variant == "int8" and not uint8_io
+                                 and int8_float_ops else []),
                 "input": {
                     "name": tflite_lib.INPUT_NAME,
                     "dtype": "uint8" if quantized_io else "float32",
@@ -335,7 +339,7 @@ def export_model(
     int8_float_ops=tflite_lib.INT8_FLOAT_OPS,
     num_threads=None,
     warmup_size=(256, 256),
-    int8_float_blocks=(),
+    int8_float_blocks=tflite_lib.OUTER_BLOCKS,
 ):
     """Exports a trained TransformNet for TF Serving and TFLite (see module doc).
 
@@ -360,7 +364,8 @@ def export_model(
         num_threads: TFLite interpreter threads for the checks.
         warmup_size: (height, width) of the warm-up requests.
         int8_float_blocks: network blocks the int8 model keeps wholly in
-            float (e.g. `tflite.OUTER_BLOCKS`: more accurate, slower).
+            float (default `tflite.OUTER_BLOCKS`, where int8 loses most
+            accuracy); () for int8 everywhere: faster, less accurate.
 
     Returns:
         ExportResult.

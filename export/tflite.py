@@ -144,7 +144,8 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
             calibration cycles through them (one-hot), and `uint8_io` is
             refused (the style weights are not 0-255 pixels).
         int8_float_blocks: for "int8" only: names of network blocks (e.g.
-            `OUTER_BLOCKS`) kept wholly in float32; needs `int8_float_ops`.
+            `OUTER_BLOCKS`) kept wholly in float32. Ignored, like
+            `int8_float_ops`, with `uint8_io` or no `int8_float_ops`.
 
     Returns:
         The .tflite flatbuffer as bytes.
@@ -169,8 +170,6 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
             converter.inference_input_type = tf.uint8
             converter.inference_output_type = tf.uint8
     try:
-        if variant == "int8" and int8_float_blocks and (uint8_io or not int8_float_ops):
-            raise ValueError("int8_float_blocks needs int8_float_ops and float input/output.")
         if variant == "int8" and int8_float_ops and not uint8_io:
             debugger = tf.lite.experimental.QuantizationDebugger(
                 converter=converter,
