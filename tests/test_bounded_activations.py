@@ -26,6 +26,19 @@ from export import tflite
 SIZE = (32, 48)
 
 
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """A bounded network and its float32, int8 and int8-with-float-blocks
+    files, converted once (conversion is slow)."""
+    net = _net(6, seed=5)
+    directory = str(tmp_path_factory.mktemp("bounded"))
+    calibration = exporter.synthetic_images(4, *SIZE, seed=6)
+    paths = tflite.convert_all(net, directory, ["float32", "int8"], SIZE, calibration)
+    paths["mixed"] = tflite.convert_all(net, directory, ["int8"], SIZE, calibration,
+                                        prefix="mixed", int8_float_blocks=("c9s1", "d1"))["int8"]
+    return net, paths
+
+
 def _net(activation_clip=None, seed=0):
     keras.utils.set_random_seed(seed)
     net = TransformNet(filters=4, num_residual_blocks=1, activation_clip=activation_clip)
@@ -127,17 +140,15 @@ def test_config_refuses_a_negative_clip():
         config_validation.validate_config(config)
 
 
-def test_bounded_network_exports_as_one_xnnpack_partition(tmp_path):
+def test_bounded_network_exports_as_one_xnnpack_partition(converted):
     """ReLU6 fuses into the op before it (no MINIMUM or MAXIMUM, which XNNPACK
     does not run in int8): every variant stays one XNNPACK partition."""
-    net = _net(6, seed=5)
-    calibration = exporter.synthetic_images(4, *SIZE, seed=6)
-    paths = tflite.convert_all(net, str(tmp_path), ["float32", "int8"], SIZE, calibration)
+    net, paths = converted
     ops = {op["op_name"] for op in Interpreter(model_path=paths["float32"])._get_ops_details()}
 
     assert not ops & {"MINIMUM", "MAXIMUM", "RELU6"}
-    for variant, path in paths.items():
-        report = tflite.xnnpack_delegation(path)
+    for variant in ("float32", "int8"):
+        report = tflite.xnnpack_delegation(paths[variant])
         assert report["partitions"] == 1, (variant, report)
     images = exporter.synthetic_images(2, *SIZE, seed=7)
     assert tflite.verify(paths["float32"], net, images, timing_runs=0)["psnr_db"] > 80
@@ -155,14 +166,10 @@ def test_export_advice_points_unbounded_networks_below_the_floor_to_the_fine_tun
     assert "activation_clip" not in exporter.variant_advice(entries[:1], "AVX2")
 
 
-def test_int8_float_blocks_stay_float_in_one_partition(tmp_path):
-    net = _net(6, seed=5)
-    calibration = exporter.synthetic_images(4, *SIZE, seed=6)
+def test_int8_float_blocks_stay_float_in_one_partition(converted, tmp_path):
+    net, paths = converted
+    mixed, plain = paths["mixed"], paths["int8"]
     images = exporter.synthetic_images(2, *SIZE, seed=7)
-    mixed = tflite.convert_all(net, str(tmp_path), ["int8"], SIZE, calibration, prefix="mixed",
-                               int8_float_blocks=("c9s1", "d1"))["int8"]
-    plain = tflite.convert_all(net, str(tmp_path), ["int8"], SIZE, calibration,
-                               prefix="plain")["int8"]
 
     interpreter = Interpreter(model_path=mixed)
     types = {t["name"]: t["dtype"] for t in interpreter.get_tensor_details()}
@@ -180,8 +187,8 @@ def test_int8_float_blocks_stay_float_in_one_partition(tmp_path):
     plain_db = tflite.verify(plain, net, images, timing_runs=0)["psnr_db"]
     assert mixed_db > plain_db
     with pytest.raises(tflite.ConversionError, match="no block u7"):
-        tflite.convert_all(net, str(tmp_path), ["int8"], SIZE, calibration,
-                           int8_float_blocks=("u7",))
+        tflite.convert_all(net, str(tmp_path), ["int8"], SIZE,
+                           exporter.synthetic_images(1, *SIZE, seed=6), int8_float_blocks=("u7",))
 
 
 def test_benchmark_times_int8_with_float_outer_blocks(tmp_path):
