@@ -24,6 +24,7 @@ from dstyle_tf.models.instance_norm import InstanceNormalization
 from dstyle_tf.models.instance_norm import InstanceNormStatistics
 from dstyle_tf.models.layers import ResidualBlock
 from dstyle_tf.models.layers import UpsampleBlock
+from dstyle_tf.models.transform_net import rebuilt
 from export import styles as styles_lib
 
 
@@ -79,9 +80,7 @@ def equalized_copy(model, images):
     pairs = normalized_convolutions(model)
     if not pairs:
         return model
-    copy = model.__class__.from_config(model.get_config())
-    copy.build()
-    copy.set_weights(model.get_weights())
+    copy = rebuilt(model)
     moments = channel_moments(copy, images)
     for conv, axis, norm in normalized_convolutions(copy):
         mean, variance = (np.asarray(v, np.float64) for v in moments[norm.path])

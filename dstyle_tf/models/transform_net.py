@@ -90,6 +90,15 @@ def check_style_names(style_names, num_styles):
     return names
 
 
+def rebuilt(net, **overrides):
+    """A new network of `net`'s class, built from its config updated with
+    `overrides` (e.g. `dtype`, `activation_clip`), holding its weights."""
+    copy = net.__class__.from_config({**net.get_config(), **overrides})
+    copy.build()
+    copy.set_weights(net.get_weights())
+    return copy
+
+
 @keras.saving.register_keras_serializable(package="dstyle_tf")
 class TransformNet(keras.Model):
     """Feed-forward style transfer network (Johnson et al. 2016, ECCV).

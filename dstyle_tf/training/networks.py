@@ -14,6 +14,7 @@ from dstyle_tf.models.depth import DepthNetwork
 from dstyle_tf.models.edges import EdgeNetwork
 from dstyle_tf.models.style_bank import add_styles
 from dstyle_tf.models.transform_net import TransformNet
+from dstyle_tf.models.transform_net import rebuilt
 from dstyle_tf.models.vgg import VGGFeatures
 from dstyle_tf.styles import resolve_style_image
 from dstyle_tf.styles import style_list
@@ -90,10 +91,7 @@ def with_activation_clip(net, activation_clip):
     `activation_clip` (`TransformNet`'s argument; 0 or None keeps `net`)."""
     if not activation_clip or net.activation_clip == activation_clip:
         return net
-    bounded = net.__class__.from_config({**net.get_config(), "activation_clip": activation_clip})
-    bounded.build()
-    bounded.set_weights(net.get_weights())
-    return bounded
+    return rebuilt(net, activation_clip=activation_clip)
 
 
 def initial_network(config):
@@ -215,7 +213,4 @@ def build_trainer(config):
 
 def float32_copy(net):
     """The same network with a float32 policy (for saving and export)."""
-    copy = TransformNet.from_config({**net.get_config(), "dtype": "float32"})
-    copy.build()
-    copy.set_weights(net.get_weights())
-    return copy
+    return rebuilt(net, dtype="float32")
