@@ -15,6 +15,7 @@ from dstyle_tf.models.layers import NORMALIZATIONS
 from dstyle_tf.models.layers import PADDINGS
 from dstyle_tf.models.layers import RESIDUALS
 from dstyle_tf.models.layers import UPSAMPLINGS
+from dstyle_tf.models.layers import check_activation_clip
 from dstyle_tf.models.vgg import keras_layer_name
 from dstyle_tf.styles import BUNDLED_STYLES
 from dstyle_tf.styles import resolve_style_image
@@ -93,8 +94,12 @@ def validate_config(config):
     _choice("model.residual", config.model.residual, RESIDUALS)
     _positive("model.filters", config.model.filters)
     clip = config.model.get("activation_clip", 0.0)
-    if not isinstance(clip, (int, float)) or clip < 0:
-        raise UserError(f"model.activation_clip must be a number >= 0 (0: unbounded); got {clip!r}.")
+    try:
+        check_activation_clip(clip)
+    except ValueError:
+        raise UserError(
+            f"model.activation_clip must be a number >= 0 (0: unbounded); got {clip!r}."
+        ) from None
 
     try:
         for tap in (config.vgg.content_layer, *config.vgg.style_layers):

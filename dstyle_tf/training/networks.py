@@ -55,7 +55,7 @@ def build_transform_net(config, style_names=None):
         upsampling=config.upsampling,
         padding=config.padding,
         residual=config.get("residual", "standard"),
-        activation_clip=config.get("activation_clip", 0.0) or None,
+        activation_clip=config.get("activation_clip"),  # 0: unbounded
         **styles,
     )
 
