@@ -1,5 +1,6 @@
 """Shared fixtures: tiny, offline versions of every network."""
 
+import gc
 import json
 import os
 import subprocess
@@ -34,6 +35,21 @@ def pytest_collection_modifyitems(items):
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _freeze_survivors():
+    """After each test file: collect its garbage, then freeze what survives.
+
+    TensorFlow calls `gc.collect()` itself (each TFLite conversion, Keras on
+    deleting a variable), and a full collection walks every object the process
+    holds: late in the suite, that is everything earlier files left alive.
+    Frozen objects are skipped by the collector, so each collection walks only
+    the current file's objects. Garbage is collected before it is frozen.
+    """
+    yield
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
