@@ -29,6 +29,7 @@ from dstyle_tf import atomic
 from dstyle_tf import data as data_lib
 from dstyle_tf import image_io
 from dstyle_tf import tables
+from dstyle_tf.training import networks as training_networks
 from export import model_card as model_card_lib
 from export import saved_model as saved_model_lib
 from export import styles as styles_lib
@@ -77,9 +78,7 @@ VARIANT_ADVICE = {
 BOUNDED_FINE_TUNE = (
     "The network's activations are unbounded; a short fine-tune with them capped (ReLU6) "
     "lifts int8 accuracy: python -m dstyle_tf.train --config=<its config> --workdir=<new> "
-    "--config.fine_tune=<this model> --config.model.activation_clip=6 "
-    "--config.distill.teacher=<this model> --config.loss.distill_weight=1000 "
-    "--config.train.steps=300 --config.optimizer.learning_rate=3e-4"
+    + " ".join(training_networks.bounded_fine_tune_flags("<this model>"))
 )
 
 

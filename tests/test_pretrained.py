@@ -238,6 +238,26 @@ def test_build_trains_the_pretrained_config_on_the_given_photos():
         build.parse_styles("wave,monet")
 
 
+def test_build_fine_tunes_the_trained_network_with_bounded_activations(tiny_model_path, tmp_path):
+    from dstyle_tf.training import networks
+    from dstyle_tf.training.config_validation import validate_config
+
+    config = build.bounded_config("wave", str(tmp_path), tiny_model_path, steps=9)
+    validate_config(config)
+    assert config.fine_tune == config.distill.teacher == tiny_model_path
+    assert (config.model.activation_clip, config.loss.distill_weight) == (6.0, 1000.0)
+    assert config.train.steps == 9 and config.optimizer.learning_rate == 3e-4
+    assert config.data.folder == str(tmp_path) and config.style.image == "wave"
+    net, _ = networks.initial_network(config)
+    assert net.activation_clip == 6.0
+    assert "activations capped at 6" in build._architecture(net)
+    flags = networks.bounded_fine_tune_flags("net.keras")
+    assert "--config.fine_tune=net.keras" in flags and "--config.train.steps=300" in flags
+    steps = [f for f in networks.bounded_fine_tune_flags("net.keras", 9) if "train.steps" in f]
+    assert steps == ["--config.train.steps=9"]
+    assert build.BuildConfig().bounded_steps == networks.BOUNDED_FINE_TUNE["train.steps"]
+
+
 def test_build_records_its_command_line(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["__main__.py", "build", "--workdir=a b"])
     assert build.command_line() == "python -m dstyle_tf.pretrained build '--workdir=a b'"

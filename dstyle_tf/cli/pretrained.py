@@ -34,6 +34,9 @@ def define_flags():
     flags.DEFINE_string("styles", defaults.styles, "build: comma-separated bundled styles.")
     flags.DEFINE_integer("steps", defaults.steps, "build: training steps (0: the config's).",
                          lower_bound=0)
+    flags.DEFINE_integer("bounded_steps", defaults.bounded_steps,
+                         "build: steps of the bounded-activation (ReLU6) fine-tune for int8 "
+                         "export (0: none).", lower_bound=0)
     flags.DEFINE_integer("baseline_steps", defaults.baseline_steps,
                          "build: steps of the optimize baseline (0: none).", lower_bound=0)
     flags.DEFINE_integer("baseline_photos", defaults.baseline_photos,

