@@ -211,6 +211,9 @@ def build(config, log=print):
     from dstyle_tf.training.networks import bounded_fine_tune_flags
 
     styles = parse_styles(config.styles)
+    # Before the first network is written: the package's own files then make the
+    # checkout look changed.
+    commit = git_commit()
     photos = os.path.join(config.workdir, "photos_train")
     held_out = os.path.join(config.workdir, "photos_held_out")
     written = photo_sets.write_photo_set(photos, "train")
@@ -272,7 +275,7 @@ def build(config, log=print):
                 + (f" --config.train.steps={config.steps}" if config.steps else "")
             ),
             "config": configs[style].to_dict(),
-            "commit": git_commit(),
+            "commit": commit,
             "date": datetime.date.today().isoformat(),
             "steps": steps[style],
             "wall_time": f"{training_minutes(run)} min (first to last logged step)",
