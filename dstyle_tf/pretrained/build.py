@@ -207,6 +207,7 @@ def build(config, log=print):
     """Retrains the shipped networks and rewrites their files; returns
     {style: provenance}."""
     from dstyle_tf.stylization.stylizers import load_stylizer
+    from dstyle_tf.training.networks import BOUNDED_FINE_TUNE
     from dstyle_tf.training.networks import MODEL_FILE
     from dstyle_tf.training.networks import bounded_fine_tune_flags
 
@@ -239,7 +240,8 @@ def build(config, log=print):
                     + " ".join(bounded_fine_tune_flags(networks[style], config.bounded_steps))
                 ),
                 "wall_time": f"{training_minutes(run)} min (first to last logged step)",
-                "why": "int8 export: activations capped at 6 (ReLU6), distilled from the "
+                "why": f"int8 export: activations capped at "
+                       f"{BOUNDED_FINE_TUNE['model.activation_clip']:g}, distilled from the "
                        "trained network (docs/export_and_serving.md)",
             }
             networks[style] = os.path.join(run, MODEL_FILE)
