@@ -86,9 +86,13 @@ def bounded_config(style, photos, network, steps):
     int8 export, on the style's training photos, for `steps` steps."""
     from dstyle_tf.training.networks import bounded_fine_tune
 
-    config = bounded_fine_tune(training_config(style, photos), network)
-    config.train.steps = steps
-    return config
+    return bounded_fine_tune(training_config(style, photos), network, steps)
+
+
+def train_command(style, run, photos, *flags):
+    """The `python -m dstyle_tf.train` command of a style's run in the build."""
+    return " ".join([f"python -m dstyle_tf.train --config=configs/pretrained.py:{style}",
+                     f"--workdir={run}", f"--config.data.folder={photos}", *flags])
 
 
 def _train(config, run):
@@ -234,11 +238,9 @@ def build(config, log=print):
             fine_tunes[style] = {
                 "steps": _train(bounded_config(style, photos, networks[style],
                                                config.bounded_steps), run),
-                "command": (
-                    f"python -m dstyle_tf.train --config=configs/pretrained.py:{style} "
-                    f"--workdir={run} --config.data.folder={photos} "
-                    + " ".join(bounded_fine_tune_flags(networks[style], config.bounded_steps))
-                ),
+                "command": train_command(
+                    style, run, photos,
+                    *bounded_fine_tune_flags(networks[style], config.bounded_steps)),
                 "wall_time": f"{training_minutes(run)} min (first to last logged step)",
                 "why": f"int8 export: activations capped at "
                        f"{BOUNDED_FINE_TUNE['model.activation_clip']:g}, distilled from the "
@@ -271,11 +273,9 @@ def build(config, log=print):
             "sha256": pretrained.file_sha256(networks[style]),
             "architecture": _architecture(stylizer.model),
             "command": config.command or "python -m dstyle_tf.pretrained build",
-            "training_command": (
-                f"python -m dstyle_tf.train --config=configs/pretrained.py:{style} "
-                f"--workdir={run} --config.data.folder={photos}"
-                + (f" --config.train.steps={config.steps}" if config.steps else "")
-            ),
+            "training_command": train_command(
+                style, run, photos,
+                *([f"--config.train.steps={config.steps}"] if config.steps else [])),
             "config": configs[style].to_dict(),
             "commit": commit,
             "date": datetime.date.today().isoformat(),

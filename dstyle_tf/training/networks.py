@@ -98,23 +98,25 @@ BOUNDED_FINE_TUNE = {
 }
 
 
-def bounded_fine_tune(config, network):
+def _bounded_settings(steps=None):
+    """`BOUNDED_FINE_TUNE`, with `steps` instead of its steps if given."""
+    return dict(BOUNDED_FINE_TUNE, **({"train.steps": steps} if steps else {}))
+
+
+def bounded_fine_tune(config, network, steps=None):
     """A copy of `config` that fine-tunes the trained `network` (a .keras
-    file) with `BOUNDED_FINE_TUNE`: `network` is also the distillation teacher."""
+    file) with `BOUNDED_FINE_TUNE` (`steps` instead of its steps, if given):
+    `network` is also the distillation teacher."""
     config = config.copy_and_resolve_references()
     config.fine_tune = config.distill.teacher = network
-    for key, value in BOUNDED_FINE_TUNE.items():
-        section, field = key.split(".")
-        config[section][field] = value
+    config.update_from_flattened_dict(_bounded_settings(steps))
     return config
 
 
 def bounded_fine_tune_flags(network, steps=None):
-    """`BOUNDED_FINE_TUNE` as `python -m dstyle_tf.train` flags for `network`
-    (with `steps` instead of its steps, if given)."""
-    settings = dict(BOUNDED_FINE_TUNE, **({"train.steps": steps} if steps else {}))
+    """`bounded_fine_tune`'s changes as `python -m dstyle_tf.train` flags."""
     return [f"--config.fine_tune={network}", f"--config.distill.teacher={network}",
-            *(f"--config.{key}={value:g}" for key, value in settings.items())]
+            *(f"--config.{key}={value:g}" for key, value in _bounded_settings(steps).items())]
 
 
 def with_activation_clip(net, activation_clip):
