@@ -298,14 +298,14 @@ def _export_tflite(model, directory, style, variants, size, dynamic, test_images
                                 "below the %.0f dB floor of %s", os.path.basename(path),
                                 checks["psnr_db_worst"], floor, variant)
             quantized_io = variant == "int8" and uint8_io
+            mixed = tflite_lib.keeps_float(variant, uint8_io, int8_float_ops)
             entries.append({
                 "variant": variant,
                 "file": os.path.relpath(path, os.path.dirname(directory)),
                 "input_size": list(input_size) if input_size else None,
                 "signature": tflite_lib.SIGNATURE_KEY,
-                "float_ops": list(int8_float_ops) if variant == "int8" and not uint8_io else [],
-                "float_blocks": (list(int8_float_blocks) if variant == "int8" and not uint8_io
-                                 and int8_float_ops else []),
+                "float_ops": list(int8_float_ops) if mixed else [],
+                "float_blocks": list(int8_float_blocks) if mixed else [],
                 "input": {
                     "name": tflite_lib.INPUT_NAME,
                     "dtype": "uint8" if quantized_io else "float32",

@@ -170,7 +170,7 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
             converter.inference_input_type = tf.uint8
             converter.inference_output_type = tf.uint8
     try:
-        if variant == "int8" and int8_float_ops and not uint8_io:
+        if keeps_float(variant, uint8_io, int8_float_ops):
             debugger = tf.lite.experimental.QuantizationDebugger(
                 converter=converter,
                 debug_dataset=converter.representative_dataset,
@@ -188,6 +188,12 @@ def convert(saved_model_dir, variant, representative_images=None, uint8_io=False
         raise ConversionError(
             f"TFLite conversion ({variant}) failed: {first_error[:500]}"
         ) from e
+
+
+def keeps_float(variant, uint8_io, int8_float_ops):
+    """Whether `convert` keeps `int8_float_ops` and `int8_float_blocks` in
+    float32: only for "int8" with float ops given and float input/output."""
+    return variant == "int8" and bool(int8_float_ops) and not uint8_io
 
 
 def _float_tensors(saved_model_dir, blocks=()):
