@@ -41,12 +41,12 @@ SCRIPT = textwrap.dedent(
         # quick to build; TensorFlow's start is what one process saves).
         keras.utils.set_random_seed(0)
         vgg = VGGFeatures(weights_source=None)
-        # The depth term's reduction over replicas is checked once, in "multistyle";
-        # "batch" checks the synchronised batch norm, without the depth network.
-        depth = DepthNetwork(preset=None, input_size=126)
         # "multistyle": two styles (conditional instance norm), the batch split
         # over them, so each replica's images carry different styles.
         multi = kind == "multistyle"
+        # The depth term's reduction over replicas is checked once, in "multistyle";
+        # "batch" checks the synchronised batch norm, without the depth network.
+        depth = DepthNetwork(preset=None, input_size=126) if multi else None
         styles = dict(num_styles=2, style_names=["a", "b"]) if multi else {}
         init = TransformNet(filters=8, num_residual_blocks=1,
                             normalization="batch" if kind == "batch" else "instance", **styles)
@@ -62,7 +62,7 @@ SCRIPT = textwrap.dedent(
                 net = TransformNet.from_config(init.get_config())
                 net.build()
                 net.set_weights(init.get_weights())
-                trainer = StyleTransferTrainer(net, vgg, depth_net=depth if multi else None,
+                trainer = StyleTransferTrainer(net, vgg, depth_net=depth,
                                                depth_weight=5.0 if multi else 0.0, **style_args)
                 # Plain SGD: the weights' change is the gradient itself. (Adam
                 # turns float noise in near-zero gradients into full-size steps.)
